@@ -1,0 +1,49 @@
+# Two commands do everything: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check bench soak system clean
+
+# Debian packages the hotline uses: espeak-ng speaks Kazakh, sox makes phone-quality audio,
+# redis-server backs tests and benchmarks, chromium drives the dashboard tests.
+SYSTEM_PACKAGES := espeak-ng sox redis-server chromium
+
+system:
+	@missing=""; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
+	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) || echo "could not install$$missing (tests that need them will say so)"; \
+	  else echo "please install:$$missing (sudo apt-get install$$missing)"; fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory system
+	$(BIN)/hotline run
+
+check: $(STAMP)
+	$(BIN)/hotline check
+
+test: system $(STAMP)
+	$(BIN)/hotline check
+	$(BIN)/python -m pytest
+
+soak: system $(STAMP)
+	$(BIN)/python -m pytest -m soak --run-soak
+
+bench: system $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) var .hypothesis bench/out

@@ -1,0 +1,59 @@
+"""An SMS and voice hotline for people seeking asylum in Kazakhstan."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+__all__ = ["create_app"]
+log = logging.getLogger(__name__)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """The app factory: config from defaults, then the environment, then `overrides` (tests)."""
+    from . import config, store
+    from .privacy import Vault, install_log_masking
+    from .runtime import ContentHolder, Hotline
+    from .speech import Synthesiser, audio_bp
+    from .voice import voice_bp
+    from .sms import sms_bp
+    from .webhooks import install_security_headers
+
+    install_log_masking()
+    app = Flask(__name__)
+    app.config.from_mapping(config.defaults())
+    app.config.from_mapping(config.from_env())
+    app.config.from_mapping(overrides or {})
+    cfg = app.config
+    production = cfg["HOTLINE_ENV"] == "production"
+    data_dir = Path(cfg["HOTLINE_DATA_DIR"])
+    if not cfg["TWILIO_AUTH_TOKEN"]:
+        if production:
+            raise RuntimeError("HOTLINE_ENV=production needs TWILIO_AUTH_TOKEN: webhooks must be signed")
+        log.warning("LOCAL MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked. "
+                    "Never expose this server to the internet like this.")
+    secret = cfg["HOTLINE_SECRET_KEY"]
+    if not secret:
+        if production:
+            raise RuntimeError("HOTLINE_ENV=production needs HOTLINE_SECRET_KEY (phone numbers are encrypted with it)")
+        secret = config.local_secret(data_dir)
+    app.secret_key = secret
+    clock = cfg.get("CLOCK") or (lambda: datetime.now(timezone.utc))
+    client = cfg.get("REDIS_CLIENT") or store.connect(cfg["REDIS_URL"] or None, data_dir)
+    root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
+    holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock)
+    app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder,
+                                        Synthesiser(Path(cfg.get("TTS_CACHE_DIR") or data_dir / "tts"), client), clock)
+    app.register_blueprint(voice_bp)
+    app.register_blueprint(sms_bp)
+    app.register_blueprint(audio_bp)
+    install_security_headers(app)
+
+    @app.get("/healthz")
+    def healthz() -> tuple[str, int]:
+        return "ok", 200
+
+    return app

@@ -1,0 +1,47 @@
+"""STOP and START, and forgetting a person: the promises that must hold on every path."""
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import redis
+
+from . import reminders, stats, store
+from .privacy import mask
+
+if TYPE_CHECKING:
+    from .runtime import Hotline
+
+log = logging.getLogger(__name__)
+
+
+def is_opted_out(r: redis.Redis, h: str) -> bool:
+    return bool(r.exists(store.optout(h)))
+
+
+def opt_out(hl: "Hotline", number: str, why: str) -> None:
+    """Stop everything to this number, at once, and keep only a keyed hash saying so.
+
+    The flag is written first, so a reminder a worker already holds is refused by the sender.
+    """
+    opt_out_hash(hl, hl.vault.hash(number), why)
+    log.info("opt-out (%s) for %s", why, mask(number))
+
+
+def opt_out_hash(hl: "Hotline", h: str, why: str) -> None:
+    """The same, when only the keyed hash is known (a Twilio 21610 status callback)."""
+    hl.redis.set(store.optout(h), why)
+    forget(hl, h)
+    stats.count("optout", hl.redis)
+    stats.count(f"optout.{why}", hl.redis)
+
+
+def opt_in(hl: "Hotline", number: str) -> None:
+    hl.redis.delete(store.optout(hl.vault.hash(number)))
+    stats.count("optin.start", hl.redis)
+
+
+def forget(hl: "Hotline", h: str) -> None:
+    """Delete everything stored about one person except an opt-out flag."""
+    hl.redis.delete(*store.person_keys(h))
+    reminders.cancel(hl.redis, h)

@@ -1,0 +1,338 @@
+"""Deadline reminders: subscriptions, the schedule in Redis, and the worker that sends each once.
+
+Due reminders are data in sharded sorted sets (score = send time), not delayed queue jobs. A worker
+claims a batch atomically (a Lua script moves ids from `due` to `inflight` with a lease), marks
+each 'sending' just before the HTTP request, and removes it once Twilio answered. A worker that
+dies leaves leases that expire: ids never marked 'sending' are claimed again (sent once); an id
+that died *during* its request is not resent but counted as 'uncertain' (at most once there,
+because a duplicate deadline SMS to a frightened person is worse than reporting one unknown).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+import redis
+
+from . import deadlines as dl
+from . import prompts as P
+from . import stats, store
+from .privacy import calling_code, mask, normalise
+
+if TYPE_CHECKING:
+    from .runtime import Hotline
+
+log = logging.getLogger(__name__)
+LEASE_SECONDS = 120
+BATCH = 100
+MAX_ATTEMPTS = 8
+# A reminder must arrive before the deadline ends; closer than this it is no use any more.
+LAST_USEFUL = timedelta(minutes=30)
+
+
+class NotAllowed(Exception):
+    """This number cannot subscribe (not a possible number, or a country we do not send to)."""
+
+
+@dataclass(frozen=True)
+class Schedule:
+    rule: str
+    start: date
+    deadline: date
+    times: list[datetime]
+
+
+# KEYS: due, inflight, state ; ARGV: now, lease_until, limit
+# Returns {claimed ids..., "|", uncertain ids...}: expired leases of ids not yet 'sending' are claimed
+# again; those that were 'sending' are taken out and reported, never resent.
+CLAIM = """
+local out = {}
+local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local uncertain = {}
+for _, id in ipairs(expired) do
+  if redis.call('HGET', KEYS[3], id) == 'sending' then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HSET', KEYS[3], id, 'uncertain')
+    table.insert(uncertain, id)
+  else
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    table.insert(out, id)
+  end
+end
+local room = tonumber(ARGV[3]) - #out
+if room > 0 then
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, room)
+  for _, id in ipairs(ids) do
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    table.insert(out, id)
+  end
+end
+table.insert(out, '|')
+for _, id in ipairs(uncertain) do table.insert(out, id) end
+return out
+"""
+
+# KEYS: due, jobs, inflight, state, person_jobs ; ARGV: prefix ('' = all of this person's reminders)
+CANCEL = """
+local n = 0
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  if ARGV[1] == '' or string.sub(id, 1, string.len(ARGV[1])) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('SREM', KEYS[5], id)
+    n = n + 1
+  end
+end
+return n
+"""
+
+
+def _state(shard: int) -> str:
+    return f"hl:state:{{r{shard}}}"
+
+
+def job_id(h: str, rule: str, start: date, at: datetime) -> str:
+    """Stable: scheduling the same reminder twice yields the same id, so it cannot be doubled."""
+    digest = hashlib.sha1(f"{h}|{rule}|{start}|{int(at.timestamp())}".encode()).hexdigest()[:16]
+    return f"{rule}:{digest}"
+
+
+def plan(hl: "Hotline", rule_id: str, start: date) -> Schedule:
+    """What the person would get: the deadline and the reminder times still ahead."""
+    policy = hl.content.policy
+    rule = policy.rules[rule_id]
+    return Schedule(rule_id, start, dl.deadline(rule, start), dl.reminder_times(rule, start, hl.now(), policy))
+
+
+def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, channel: str) -> Schedule:
+    """Record consent and schedule the rule's reminders (replacing an earlier date for the same rule).
+
+    Confirming reminders is an explicit request, so it also lifts an earlier STOP.
+    """
+    e164 = normalise(number)
+    if e164 is None or calling_code(e164) not in hl.content.settings.allowed_calling_codes:
+        raise NotAllowed("number not allowed")
+    h = hl.vault.hash(e164)
+    policy = hl.content.policy
+    rule = policy.rules[rule_id]
+    schedule = plan(hl, rule_id, start)
+    now = hl.now()
+    consent = {"at": now.isoformat(timespec="seconds"), "channel": channel, "lang": lang, "rule": rule_id,
+               "start": start.isoformat(), "deadline": schedule.deadline.isoformat()}
+    sub = store.subscriber(h)
+    purge = dl.purge_after(rule, start, policy)
+    pipe = hl.redis.pipeline()
+    pipe.delete(store.optout(h))
+    pipe.hset(sub, mapping={"phone": hl.vault.encrypt(e164), "lang": lang, f"rule:{rule_id}": json.dumps(consent)})
+    pipe.execute()
+    keep = int((purge - now).total_seconds())
+    _extend_retention(hl.redis, sub, keep)
+    cancel(hl.redis, h, rule_id + ":")
+    shard = store.shard_of(h)
+    pipe = hl.redis.pipeline()
+    end = dl.deadline_end(rule, start, policy)
+    for at in schedule.times:
+        rid = job_id(h, rule_id, start, at)
+        job = {"person": h, "rule": rule_id, "lang": lang, "deadline": schedule.deadline.isoformat(),
+               "deadline_end": end.timestamp(), "attempts": 0}
+        pipe.hset(store.jobs(shard), rid, json.dumps(job))
+        pipe.zadd(store.due(shard), {rid: at.timestamp()})
+        pipe.sadd(store.person_jobs(shard, h), rid)
+    pipe.expire(store.person_jobs(shard, h), max(keep, 1))
+    pipe.execute()
+    stats.count("reminders.optin", hl.redis)
+    stats.count(f"reminders.optin.{channel}", hl.redis)
+    log.info("reminders for %s: rule %s, %d scheduled", mask(e164), rule_id, len(schedule.times))
+    return schedule
+
+
+def _extend_retention(r: redis.Redis, key: str, seconds: int) -> None:
+    """Data lives until the latest purge time of any of the person's rules, never shorter.
+
+    Relative TTLs (not EXPIREAT) so retention follows the hotline's clock, which tests control.
+    """
+    ttl = r.ttl(key)
+    if ttl is None or ttl < 0 or ttl < seconds:
+        r.expire(key, max(seconds, 1))
+
+
+def cancel(r: redis.Redis, h: str, prefix: str = "") -> int:
+    """Cancel a person's scheduled reminders (all, or one rule's with prefix 'rule:')."""
+    shard = store.shard_of(h)
+    return int(r.eval(CANCEL, 5, store.due(shard), store.jobs(shard), store.inflight(shard), _state(shard),
+                      store.person_jobs(shard, h), prefix))
+
+
+def mark_filed(hl: "Hotline", number: str) -> None:
+    """'Already filed': no more reminders about filing (either filing rule)."""
+    h = hl.vault.hash(number)
+    for rule in ("filing", "filing_irregular"):
+        cancel(hl.redis, h, rule + ":")
+        hl.redis.hdel(store.subscriber(h), f"rule:{rule}")
+    stats.count("reminders.filed", hl.redis)
+
+
+# ---- the worker --------------------------------------------------------------------------------
+
+@dataclass
+class RunReport:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dropped: int = 0
+    uncertain: int = 0
+    deferred: int = 0
+
+
+def claim(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[list[str], list[str]]:
+    raw = r.eval(CLAIM, 3, store.due(shard), store.inflight(shard), _state(shard), now, now + LEASE_SECONDS, limit)
+    cut = raw.index("|")
+    return raw[:cut], raw[cut + 1:]
+
+
+def _finish(r: redis.Redis, shard: int, rid: str, person: str | None) -> None:
+    pipe = r.pipeline()
+    pipe.zrem(store.inflight(shard), rid)
+    pipe.hdel(store.jobs(shard), rid)
+    pipe.hdel(_state(shard), rid)
+    if person:
+        pipe.srem(store.person_jobs(shard, person), rid)
+    pipe.execute()
+
+
+def _requeue(r: redis.Redis, shard: int, rid: str, job: dict, at: datetime) -> None:
+    pipe = r.pipeline()
+    pipe.hset(store.jobs(shard), rid, json.dumps(job))
+    pipe.hdel(_state(shard), rid)
+    pipe.zrem(store.inflight(shard), rid)
+    pipe.zadd(store.due(shard), {rid: at.timestamp()})
+    pipe.execute()
+
+
+def process(hl: "Hotline", shard: int, rid: str, report: RunReport) -> None:
+    """Send one claimed reminder, or decide why not; always leaves it finished or re-queued."""
+    from .sender import send
+    r = hl.redis
+    raw = r.hget(store.jobs(shard), rid)
+    if raw is None:  # cancelled (STOP, filed) after it was claimed
+        _finish(r, shard, rid, None)
+        report.dropped += 1
+        return
+    job = json.loads(raw)
+    policy = hl.content.policy
+    now = hl.now()
+    end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
+    if now >= end - LAST_USEFUL:
+        log.info("reminder %s dropped: it could no longer arrive before the deadline", rid)
+        _finish(r, shard, rid, job["person"])
+        stats.count("reminders.expired", r)
+        report.dropped += 1
+        return
+    if dl.in_quiet_hours(now, policy):  # e.g. a worker back after an outage at night
+        later = dl.fit_outside_quiet(now, end - LAST_USEFUL, policy)
+        if later is None or later <= now:
+            _finish(r, shard, rid, job["person"])
+            report.dropped += 1
+        else:
+            _requeue(r, shard, rid, job, later)
+            report.deferred += 1
+        return
+    sub = r.hgetall(store.subscriber(job["person"]))
+    number = hl.vault.decrypt(sub.get("phone", "")) if sub else None
+    if not number:  # data deleted (STOP, delete, retention)
+        _finish(r, shard, rid, job["person"])
+        report.dropped += 1
+        return
+    lang = job["lang"] if job["lang"] in hl.content.prompts else hl.content.settings.default_language
+    body = P.text(hl.content, lang, f"sms.reminder.{job['rule']}",
+                  deadline=P.short_date(hl.content, lang, date.fromisoformat(job["deadline"])))
+    r.hset(_state(shard), rid, "sending")
+    result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
+    if result.ok:
+        _finish(r, shard, rid, job["person"])
+        stats.count("reminders.sent", r)
+        report.sent += 1
+        return
+    job["attempts"] = job.get("attempts", 0) + 1
+    retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
+    if result.transient and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
+        fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, policy)
+        if fitted is not None:
+            _requeue(r, shard, rid, job, fitted)
+            stats.count("reminders.retry", r)
+            report.retried += 1
+            return
+    _finish(r, shard, rid, job["person"])
+    stats.count(f"reminders.failed.{result.reason}", r)
+    log.warning("reminder %s not sent: %s", rid, result.reason)
+    report.failed += 1
+
+
+def run_once(hl: "Hotline", threads: int = 8, limit: int = BATCH) -> RunReport:
+    """Claim and send everything due now across all shards; returns what happened."""
+    report = RunReport()
+    now = hl.now().timestamp()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for shard in range(store.SHARDS):
+            while True:
+                ids, uncertain = claim(hl.redis, shard, now, limit)
+                for rid in uncertain:
+                    log.error("reminder %s was being sent when its worker died: not resent", rid)
+                    stats.count("reminders.uncertain", hl.redis)
+                    report.uncertain += 1
+                if not ids:
+                    break
+                list(pool.map(lambda rid: process(hl, shard, rid, report), ids))
+                if len(ids) < limit:
+                    break
+    return report
+
+
+def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False) -> None:
+    """The worker loop: poll, send, sleep; survives Redis and Twilio outages."""
+    while not stop():
+        try:
+            report = run_once(hl)
+            if report.sent or report.failed or report.retried:
+                log.info("worker: %s", report)
+        except redis.RedisError as exc:
+            log.warning("worker: Redis unavailable (%s); retrying", type(exc).__name__)
+        time.sleep(poll_seconds)
+
+
+def due_report(hl: "Hotline", until: datetime) -> list[dict]:
+    """What would go out until `until`, with numbers masked (for `hotline reminders due`)."""
+    rows = []
+    for shard in range(store.SHARDS):
+        for rid, score in hl.redis.zrangebyscore(store.due(shard), "-inf", until.timestamp(), withscores=True):
+            raw = hl.redis.hget(store.jobs(shard), rid)
+            if not raw:
+                continue
+            job = json.loads(raw)
+            phone = hl.vault.decrypt(hl.redis.hget(store.subscriber(job["person"]), "phone") or "")
+            rows.append({"at": datetime.fromtimestamp(score, timezone.utc).astimezone(hl.content.policy.tz),
+                         "to": mask(phone), "rule": job["rule"], "lang": job["lang"], "deadline": job["deadline"]})
+    return sorted(rows, key=lambda row: row["at"])
+
+
+def person_report(hl: "Hotline", number: str) -> dict:
+    """One person's stored data and scheduled reminders, for support staff (number masked)."""
+    h = hl.vault.hash(number)
+    shard = store.shard_of(h)
+    sub = hl.redis.hgetall(store.subscriber(h))
+    rules = {k.removeprefix("rule:"): json.loads(v) for k, v in sub.items() if k.startswith("rule:")}
+    upcoming = []
+    for rid in sorted(hl.redis.smembers(store.person_jobs(shard, h))):
+        score = hl.redis.zscore(store.due(shard), rid)
+        if score is not None:
+            upcoming.append({"id": rid, "at": datetime.fromtimestamp(score, timezone.utc).astimezone(hl.content.policy.tz)})
+    return {"number": mask(number), "opted_out": bool(hl.redis.exists(store.optout(h))), "lang": sub.get("lang"),
+            "rules": rules, "upcoming": sorted(upcoming, key=lambda u: u["at"])}

@@ -1,0 +1,192 @@
+"""How each utterance reaches the caller's ear: a recording, Twilio's voice, or our own synthesis.
+
+A recording wins when it was made from the prompt's current text. Languages Twilio cannot speak
+(Kazakh) are synthesised on the server with espeak-ng, cached by text hash, rather than read out
+in another language.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from flask import Blueprint, Response, abort, current_app, send_file
+from twilio.twiml import TwiML
+
+from .content import Content, Language
+
+log = logging.getLogger(__name__)
+AUDIO_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav"}
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One thing to say. `key` names a recording slot; None for text made on the fly (dates)."""
+
+    text: str
+    key: str | None = None
+    slow: bool = False
+
+
+def text_sha(text: str) -> str:
+    return hashlib.sha256(text.strip().encode()).hexdigest()[:16]
+
+
+class AudioLibrary:
+    """Recordings under audio/<lang>/ and the manifest of the text each was made from."""
+
+    def __init__(self, audio_dir: Path) -> None:
+        self.dir = Path(audio_dir)
+        manifest = self.dir / "manifest.yaml"
+        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) if manifest.exists() else None
+        self.manifest: dict[str, dict[str, dict]] = data if isinstance(data, dict) else {}
+        self.files: dict[tuple[str, str], Path] = {}
+        for path in sorted(self.dir.glob("*/*")):
+            if path.suffix in AUDIO_TYPES:
+                self.files.setdefault((path.parent.name, path.stem), path)
+
+    def status(self, lang: str, key: str, text: str) -> str:
+        """recorded / stale / unverified / none: whether a recording exists and matches `text`."""
+        if (lang, key) not in self.files:
+            return "none"
+        entry = self.manifest.get(lang, {}).get(key)
+        if not isinstance(entry, dict):
+            return "unverified"
+        if entry.get("text_sha") != text_sha(text):
+            return "stale"
+        return "draft" if entry.get("draft") else "recorded"
+
+    def usable(self, lang: str, key: str | None, text: str) -> Path | None:
+        """The recording to play for this text, if one fits it (a stale one never does)."""
+        if key is None:
+            return None
+        return self.files.get((lang, key)) if self.status(lang, key, text) in ("recorded", "draft", "unverified") else None
+
+
+class Synthesiser:
+    """espeak-ng speech for languages Twilio cannot speak; files named by hash so any process can share them."""
+
+    def __init__(self, cache_dir: Path, store=None) -> None:
+        self.dir = Path(cache_dir)
+        self.store = store
+        self.binary = shutil.which("espeak-ng")
+        self.sox = shutil.which("sox")
+
+    @property
+    def available(self) -> bool:
+        return self.binary is not None
+
+    def name(self, text: str, voice: str, slow: bool) -> str:
+        return hashlib.sha256(f"{voice}|{int(slow)}|{text}".encode()).hexdigest()[:24] + ".wav"
+
+    def ensure(self, text: str, voice: str, slow: bool = False) -> str | None:
+        """Synthesise once; return the file name, or None if espeak-ng is missing or failed."""
+        name = self.name(text, voice, slow)
+        if (self.dir / name).exists():
+            return name
+        if self.store is not None:
+            try:
+                self.store.set(f"hl:tts:{name}", f"{voice}|{int(slow)}|{text}", ex=86400 * 30)
+            except Exception:  # noqa: BLE001 - the local file is enough on one machine
+                pass
+        return name if self._render(name, text, voice, slow) else None
+
+    def regenerate(self, name: str) -> bool:
+        """Recreate a file another process or machine named, from the text it left in Redis."""
+        if self.store is None:
+            return False
+        try:
+            spec = self.store.get(f"hl:tts:{name}")
+        except Exception:  # noqa: BLE001
+            return False
+        if not spec:
+            return False
+        voice, slow, text = spec.split("|", 2)
+        return self._render(name, text, voice, slow == "1")
+
+    def _render(self, name: str, text: str, voice: str, slow: bool) -> bool:
+        if not self.binary:
+            return False
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.dir) as tmp:
+            raw = Path(tmp) / "raw.wav"
+            cmd = [self.binary, "-v", voice, "-s", "125" if slow else "150", "-w", str(raw), text]
+            try:
+                subprocess.run(cmd, check=True, capture_output=True, timeout=20)
+                final = raw
+                if self.sox:  # phone-quality: 8 kHz mono is what the line carries, and 5x smaller
+                    final = Path(tmp) / "tel.wav"
+                    subprocess.run([self.sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", str(final)],
+                                   check=True, capture_output=True, timeout=20)
+                final.replace(self.dir / name)  # atomic: other processes never see half a file
+                return True
+            except (subprocess.SubprocessError, OSError) as exc:
+                log.error("speech synthesis failed for voice %s: %s", voice, exc)
+                return False
+
+
+class Speaker:
+    """Adds utterances to TwiML in one language, picking the source for each."""
+
+    def __init__(self, content: Content, library: AudioLibrary, synth: Synthesiser, audio_base: str = "") -> None:
+        self.content, self.library, self.synth = content, library, synth
+        self.base = audio_base.rstrip("/") or "/audio"
+
+    def source(self, lang: Language, u: Utterance) -> str:
+        """recording / twilio / synthesised: where this utterance's sound comes from."""
+        if self.library.usable(lang.code, u.key, u.text):
+            return "recording"
+        return "twilio" if lang.speech == "say" else "synthesised"
+
+    def add(self, parent: TwiML, lang: Language, utterances: list[Utterance]) -> None:
+        for u in utterances:
+            recording = self.library.usable(lang.code, u.key, u.text)
+            if recording is not None:
+                parent.play(f"{self.base}/{lang.code}/{recording.name}")
+                continue
+            if lang.speech == "play":
+                name = self.synth.ensure(u.text, lang.tts_voice, u.slow)
+                if name:
+                    parent.play(f"{self.base}/tts/{name}")
+                    continue
+                log.error("no recording and no synthesis for a %s prompt: reading it with the fallback voice", lang.code)
+                fallback = self.content.lang("ru")
+                parent.say(u.text, voice=fallback.voice, language=fallback.say_language)
+                continue
+            if u.slow:  # addresses and numbers: slower, for bad lines and note-taking
+                parent.say(voice=lang.voice, language=lang.say_language).prosody(u.text, rate="85%")
+            else:
+                parent.say(u.text, voice=lang.voice, language=lang.say_language)
+
+
+audio_bp = Blueprint("audio", __name__, url_prefix="/audio")
+
+
+@audio_bp.get("/tts/<name>")
+def tts_file(name: str) -> Response:
+    synth: Synthesiser = current_app.extensions["hotline"].synth
+    if not name.endswith(".wav") or "/" in name or not all(c.isalnum() or c == "." for c in name):
+        abort(404)
+    path = synth.dir / name
+    if not path.exists() and not synth.regenerate(name):
+        abort(404)
+    resp = send_file(path.resolve(), mimetype="audio/wav", conditional=True)
+    resp.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    return resp
+
+
+@audio_bp.get("/<lang>/<name>")
+def recording(lang: str, name: str) -> Response:
+    library: AudioLibrary = current_app.extensions["hotline"].library
+    path = library.dir / lang / name
+    kind = AUDIO_TYPES.get(Path(name).suffix)
+    if kind is None or (lang, Path(name).stem) not in library.files or library.files[(lang, Path(name).stem)] != path:
+        abort(404)
+    resp = send_file(path.resolve(), mimetype=kind, conditional=True)
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp

@@ -1,0 +1,42 @@
+"""Aggregate counters for the dashboard: per day and per event, never per caller."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import redis
+from flask import current_app, has_app_context
+
+from . import store
+from .deadlines import ALMATY
+
+KEEP_DAYS = 400
+
+
+def today(now: datetime | None = None) -> str:
+    return (now or datetime.now(timezone.utc)).astimezone(ALMATY).date().isoformat()
+
+
+def count(name: str, r: redis.Redis | None = None, n: int = 1, now: datetime | None = None) -> None:
+    """Add `n` to today's counter `name`; a Redis outage never breaks the caller's request."""
+    if r is None:
+        if not has_app_context():
+            return
+        r = current_app.extensions["hotline"].redis
+    key = store.stats(today(now))
+    try:
+        pipe = r.pipeline(transaction=False)
+        pipe.hincrby(key, name, n)
+        pipe.expire(key, KEEP_DAYS * 86400)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+
+
+def read(r: redis.Redis, days: int, end: date | None = None) -> dict[str, dict[str, int]]:
+    """{day: {counter: value}} for the last `days` days, oldest first."""
+    end = end or datetime.now(timezone.utc).astimezone(ALMATY).date()
+    out: dict[str, dict[str, int]] = {}
+    for i in range(days - 1, -1, -1):
+        day = (end - timedelta(days=i)).isoformat()
+        out[day] = {k: int(v) for k, v in (r.hgetall(store.stats(day)) or {}).items()}
+    return out

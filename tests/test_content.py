@@ -1,0 +1,129 @@
+"""Loading operator content: a broken edit is refused with file, line, problem and fix."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT
+from hotline.content import ContentError, load_content
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A private copy of the shipped content to break."""
+    for part in ("config", "prompts", "audio"):
+        shutil.copytree(ROOT / part, tmp_path / part)
+    return tmp_path
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def problems(tree: Path) -> list[str]:
+    with pytest.raises(ContentError) as info:
+        load_content(tree, date(2026, 12, 5))
+    return [str(p) for p in info.value.problems if p.severity == "error"]
+
+
+def line_of(path: Path, needle: str) -> int:
+    return next(i for i, l in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in l)
+
+
+def test_shipped_content_loads_without_warnings() -> None:
+    content = load_content(ROOT, date(2026, 12, 5))
+    assert content.warnings == ()
+    assert set(content.prompts) == {"kk", "ru", "en"}
+
+
+def test_menu_key_pointing_nowhere_names_file_line_and_fix(tree: Path) -> None:
+    menu = tree / "config" / "menu.yaml"
+    edit(menu, '"6": children', '"6": childern')
+    found = problems(tree)
+    line = line_of(menu, '"6": childern')
+    assert any(f"config/menu.yaml:{line}" in p and "'childern'" in p and "How to fix" in p for p in found), found
+    assert any("'children' cannot be reached" in p for p in found)
+
+
+def test_universal_key_cannot_be_a_menu_option(tree: Path) -> None:
+    edit(tree / "config" / "menu.yaml", '"7": reminders', '"9": reminders')
+    assert any("universal 'repeat' key" in p for p in problems(tree))
+
+
+def test_missing_prompt_in_one_language(tree: Path) -> None:
+    ru = tree / "prompts" / "ru.yaml"
+    edit(ru, "label.children: Дети\n", "")
+    assert any("prompts/ru.yaml" in p and "'label.children' is missing in ru" in p for p in problems(tree))
+
+
+def test_placeholder_a_translation_lacks_or_invents(tree: Path) -> None:
+    kk = tree / "prompts" / "kk.yaml"
+    edit(kk, "language.choose: Қазақ тілі үшін {key} басыңыз.", "language.choose: Қазақ тілі үшін {кнопка} басыңыз.")
+    found = problems(tree)
+    line = line_of(kk, "{кнопка}")
+    assert any(f"prompts/kk.yaml:{line}" in p and "{кнопка}" in p for p in found), found
+    assert any("lacks {key}" in p for p in found)
+
+
+def test_plural_forms_follow_babel_rules(tree: Path) -> None:
+    ru = tree / "prompts" / "ru.yaml"
+    edit(ru, '  few: "{n} месяца"\n', "")
+    assert any("plural forms few" in p for p in problems(tree))
+
+
+def test_yaml_syntax_error_names_the_line(tree: Path) -> None:
+    en = tree / "prompts" / "en.yaml"
+    edit(en, "title.main: Main menu.", "title.main: Main menu.\n  bad: [unclosed")
+    assert any(p.startswith("ERROR prompts/en.yaml") and "line" in p for p in problems(tree))
+
+
+def test_office_missing_an_address_in_one_language(tree: Path) -> None:
+    edit(tree / "config" / "offices.yaml", "      ru: проспект Достык, дом 85\n", "")
+    assert any("office 'almaty' address is missing for ru" in p for p in problems(tree))
+
+
+def test_old_verification_date_is_a_warning_not_an_error(tree: Path) -> None:
+    content = load_content(tree, date(2027, 12, 1))
+    assert any("last verified" in str(w) for w in content.warnings)
+
+
+def test_deadline_rule_error_names_rule_and_field(tree: Path) -> None:
+    edit(tree / "config" / "deadlines.yaml", "period: {days: 5}", "period: {days: 5, months: 1}")
+    assert any("deadlines.yaml" in p and "filing" in p for p in problems(tree))
+
+
+def test_kazakh_without_kazakh_letters_is_flagged(tree: Path) -> None:
+    edit(tree / "prompts" / "kk.yaml", "title.main: Басты мәзір.",
+         "title.main: Главное меню для всех звонящих сегодня.")
+    content = load_content(tree, date(2026, 12, 5))
+    assert any("looks Russian" in str(w) and "title.main" in str(w) for w in content.warnings)
+
+
+def test_a_fourth_language_is_only_files(tree: Path) -> None:
+    """Kyrgyz as a fixture: a config entry and a prompts file, no code."""
+    cfg = tree / "config" / "hotline.yaml"
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data["languages"]["ky"] = {"key": "4", "speech": "say", "voice": "Polly.Tatyana", "say_language": "ru-RU",
+                               "locale": "ky_KG"}
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    offices = tree / "config" / "offices.yaml"
+    odata = yaml.safe_load(offices.read_text(encoding="utf-8"))
+    for office in odata["offices"].values():
+        for field in ("city", "address", "short", "note"):
+            if field in office:
+                office[field]["ky"] = office[field]["ru"]
+    offices.write_text(yaml.safe_dump(odata, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(ContentError) as info:
+        load_content(tree, date(2026, 12, 5))
+    assert any("language 'ky' has no prompts file" in str(p) for p in info.value.problems)
+    text = (tree / "prompts" / "en.yaml").read_text(encoding="utf-8").replace("For English", "Кыргызча үчүн")
+    (tree / "prompts" / "ky.yaml").write_text(text, encoding="utf-8")
+    content = load_content(tree, date(2026, 12, 5))
+    assert content.lang("ky").key == "4"
+    assert "Кыргызча" in content.prompts["ky"]["language.choose"]

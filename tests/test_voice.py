@@ -1,0 +1,252 @@
+"""The voice channel, driven as Twilio drives it: signed webhooks, TwiML parsed as XML."""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from conftest import CALLER, Call, Twilio, make_app, outbox
+from hotline import prompts as P
+
+LANGS = {"kk": "1", "ru": "2", "en": "3"}
+SAY_LANGUAGE = {"ru": "ru-RU", "en": "en-US"}
+KEYS = list("0123456789*#")
+
+
+def start_in(call: Call, lang: str) -> None:
+    call.start()
+    call.press(LANGS[lang])
+
+
+def test_first_call_offers_each_language_in_its_own_voice(call: Call, hl) -> None:
+    call.start()
+    g = call.gather()
+    assert g.get("numDigits") == "1" and g.get("finishOnKey") == ""
+    says = {el.get("language"): "".join(el.itertext()) for el in g.iter("Say")}
+    assert "Для русского" in says["ru-RU"] and "English" in says["en-US"]
+    plays = [el.text for el in g.iter("Play")]
+    assert len(plays) == 1, "Kazakh is played (no Twilio voice speaks Kazakh)"
+    assert "Қазақ тілі" in call.play_text(plays[0])
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_main_menu_announces_every_option_in_the_language(call: Call, hl, lang: str) -> None:
+    start_in(call, lang)
+    c = hl.content
+    text = call.text
+    assert P.text(c, lang, "title.main") in text
+    for key, target in c.nodes["main"].options.items():
+        assert P.text(c, lang, f"label.{target}") in text
+    for el in call.root.iter("Say"):
+        assert el.get("language") == SAY_LANGUAGE[lang]
+    if lang == "kk":
+        assert not list(call.root.iter("Say")), "Kazakh never falls back to another language's voice"
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_office_address_in_two_presses_and_by_sms(call: Call, r, hl, lang: str) -> None:
+    c = hl.content
+    start_in(call, lang)
+    presses = {}
+    for key, node_id in c.nodes["apply"].options.items():
+        node = c.nodes[node_id]
+        if node.type != "office":
+            continue
+        call.press("0")
+        call.press("1")
+        call.press(key)
+        office = c.offices[node.office]
+        assert office.address[lang] in call.text and office.city[lang] in call.text
+        presses[node.office] = 2
+        before = len(outbox(r))
+        call.press(c.settings.keys.sms)
+        assert P.text(c, lang, "sms.sent") in call.text
+        sent = outbox(r)[before:]
+        assert len(sent) == 1 and office.address[lang] in sent[0]["body"] and office.city[lang] in sent[0]["body"]
+        assert sent[0]["to"] != CALLER and sent[0]["to"].endswith(CALLER[-4:]), "masked, never in full"
+    assert set(presses) == set(c.offices)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_every_fact_is_reachable(call: Call, hl, lang: str) -> None:
+    """Walk every content node, every part; the legal periods and key facts must be heard."""
+    c = hl.content
+    start_in(call, lang)
+    heard = []
+    for key, node_id in c.nodes["main"].options.items():
+        todo = [(key,)]
+        if c.nodes[node_id].type == "menu":
+            todo = [(key, k) for k in c.nodes[node_id].options]
+        for path in todo:
+            call.press("0")
+            for k in path:
+                call.press(k)
+            heard.append(call.text)
+            target = c.nodes[c.nodes[node_id].options[path[1]]] if len(path) == 2 else c.nodes[node_id]
+            if target.type == "content":
+                for _ in range(len(c.prompts[lang][target.id]) - 1):
+                    call.press(c.settings.keys.more)
+                    heard.append(call.text)
+    everything = " ".join(heard)
+    expected = {
+        "en": ["5 calendar days", "24 hours", "3 months", "3 calendar days", "1 year", "under 18", "in writing"],
+        "ru": ["5 календарных дней", "24 часов", "3 месяцев", "3 календарных дней", "1 года", "до 18 лет", "письменно"],
+        "kk": ["5 күнтізбелік күн", "24 сағат", "3 ай", "3 күнтізбелік күн", "1 жылға", "18 жасқа", "жазбаша"],
+    }[lang]
+    for fact in expected:
+        assert fact in everything, fact
+    for office in c.offices.values():
+        assert office.address[lang] in everything
+
+
+def test_same_universal_keys_on_every_node_in_every_language(twilio: Twilio, r, hl) -> None:
+    """Every node x every language x every key, and silence: valid TwiML, never an error, never silence."""
+    c = hl.content
+    keys = c.settings.keys
+    for lang, node_id in itertools.product(LANGS, c.nodes):
+        for digits in KEYS + [None]:
+            call = Call(twilio, r, sid=f"CA{lang}{node_id}{digits}")
+            path = f"/voice/key?n={node_id}&l={lang}&p=0" if digits is not None else f"/voice/node?n={node_id}&l={lang}&s=1"
+            root = twilio.twiml(path, call.form(**({"Digits": digits} if digits is not None else {})))
+            said = call._take(root)
+            assert said, f"{node_id}/{lang}/{digits}: nothing said"
+            assert root.find("Gather") is not None or root.find("Hangup") is not None
+            if digits == keys.main:
+                assert P.text(c, lang, "title.main") in call.text
+            if digits == keys.back and node_id != "main":
+                parent = c.nodes[node_id].parent
+                if c.nodes[parent].type == "menu":
+                    assert P.text(c, lang, f"title.{parent}") in call.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_silence_reprompts_twice_then_says_goodbye_with_the_sms_keyword(call: Call, hl, lang: str) -> None:
+    start_in(call, lang)
+    silence_prompt = P.text(hl.content, lang, "error.silence")
+    for _ in range(hl.content.settings.max_silences):
+        call.silence()
+        assert silence_prompt in call.text and not call.hung_up
+        assert P.text(hl.content, lang, "title.main") in call.text
+    call.silence()
+    assert call.hung_up
+    assert {"en": "HELP", "ru": "ПОМОЩЬ", "kk": "КӨМЕК"}[lang] in call.text
+
+
+def test_language_menu_silence_also_ends_politely(call: Call) -> None:
+    call.start()
+    for _ in range(2):
+        call.silence()
+        assert not call.hung_up
+    call.silence()
+    assert call.hung_up and call.heard
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_wrong_key_is_named_and_the_menu_repeats(call: Call, hl, lang: str) -> None:
+    start_in(call, lang)
+    call.press("1")
+    call.press("9")  # repeat works
+    assert P.text(hl.content, lang, "title.apply") in call.text
+    call.press("#")  # "more" means nothing on a menu
+    assert P.text(hl.content, lang, "error.wrong_key") in call.text
+    assert P.text(hl.content, lang, "title.apply") in call.text
+
+
+def test_long_topics_are_read_in_parts_with_a_key_for_more(call: Call, hl) -> None:
+    start_in(call, "en")
+    call.press("5")  # rights: three parts
+    parts = P.parts(hl.content, "en", "rights")
+    assert parts[0] in call.text and parts[1] not in call.text
+    assert P.text(hl.content, "en", "footer.more") in call.text
+    call.press("#")
+    assert parts[1] in call.text
+    call.press("#")
+    assert parts[2] in call.text and P.text(hl.content, "en", "footer.more") not in call.text
+    call.press("#")
+    assert P.text(hl.content, "en", "error.no_more") in call.text and parts[2] in call.text
+    call.press("*")
+    assert P.text(hl.content, "en", "title.main") in call.text
+
+
+def test_parts_fit_about_thirty_seconds_of_speech(hl) -> None:
+    """~2.5 words a second on the phone: no part may run much past 30 s."""
+    for lang, table in hl.content.prompts.items():
+        for node in hl.content.nodes.values():
+            if node.type == "content":
+                for part in P.parts(hl.content, lang, node.id):
+                    assert len(part.split()) <= 80, (lang, node.id, part[:40])
+
+
+def test_returning_caller_skips_the_language_menu_and_can_change_language(twilio: Twilio, r, hl) -> None:
+    first = Call(twilio, r, sid="CA" + "a" * 32)
+    start_in(first, "kk")
+    again = Call(twilio, r, sid="CA" + "b" * 32)
+    again.start()
+    assert P.text(hl.content, "kk", "title.main") in again.text
+    again.press("*")
+    assert "Для русского" in again.text
+    again.press("3")
+    assert "Main menu" in again.text
+    assert not any(CALLER in k or CALLER[1:] in k for k in r.keys("*")), "the number is never a key"
+
+
+def test_addresses_are_read_slowly(call: Call) -> None:
+    start_in(call, "ru")
+    call.press("1")
+    call.press("2")
+    slow = [el for el in call.root.iter("prosody")]
+    assert slow and "Достык" in "".join(slow[0].itertext()) and slow[0].get("rate")
+
+
+def test_a_call_moves_between_two_app_instances(r, clock, tmp_path, tts_cache) -> None:
+    a = Twilio(make_app(r, clock, tmp_path / "a", tts_cache))
+    b = Twilio(make_app(r, clock, tmp_path / "b", tts_cache))
+    call = Call(a, r)
+    call.start()
+    call.press("3")
+    call.twilio = b  # the next webhook lands on the other process
+    call.press("1")
+    assert "Where and how to apply" in call.text
+    assert r.hget(f"hl:call:{{{call.sid}}}", "lang") == "en"
+    assert r.ttl(f"hl:call:{{{call.sid}}}") > 0
+
+
+def test_audio_is_served_with_type_and_cache_headers(call: Call, twilio: Twilio) -> None:
+    call.start()
+    url = call.gather().find("Play").text
+    resp = twilio.client.get(url)
+    assert resp.status_code == 200 and resp.mimetype == "audio/wav"
+    assert "max-age" in resp.headers["Cache-Control"]
+    assert resp.data[:4] == b"RIFF"
+    assert twilio.client.get("/audio/tts/../../etc/passwd").status_code == 404
+    assert twilio.client.get("/audio/kk/nothing.mp3").status_code == 404
+
+
+def test_audio_base_url_points_plays_at_a_cdn(r, clock, tmp_path, tts_cache) -> None:
+    t = Twilio(make_app(r, clock, tmp_path, tts_cache, AUDIO_BASE_URL="https://cdn.example.org/hl"))
+    call = Call(t, r)
+    root = t.twiml("/voice", call.form())
+    assert root.find("Gather/Play").text.startswith("https://cdn.example.org/hl/tts/")
+
+
+@pytest.mark.parametrize("how", ["forged", "missing", "other-url"])
+def test_unsigned_or_forged_webhooks_are_refused_and_change_nothing(twilio: Twilio, r, how: str) -> None:
+    form = {"CallSid": "CA" + "9" * 32, "From": CALLER}
+    sig = {"forged": "bm90IGEgc2lnbmF0dXJl", "missing": "", "other-url": twilio.sign("/sms", form)}[how]
+    before = sorted(r.keys("*"))
+    resp = twilio.post("/voice", form, signature=sig)
+    assert resp.status_code == 403
+    assert sorted(k for k in r.keys("*") if not k.startswith("hl:stats:")) == [k for k in before if not k.startswith("hl:stats:")]
+
+
+def test_production_refuses_to_start_without_a_token(r, clock, tmp_path, tts_cache) -> None:
+    with pytest.raises(RuntimeError, match="TWILIO_AUTH_TOKEN"):
+        make_app(r, clock, tmp_path, tts_cache, HOTLINE_ENV="production", TWILIO_AUTH_TOKEN="")
+
+
+def test_local_mode_without_token_accepts_unsigned_requests(r, clock, tmp_path, tts_cache, caplog) -> None:
+    with caplog.at_level("WARNING"):
+        app = make_app(r, clock, tmp_path, tts_cache, TWILIO_AUTH_TOKEN="")
+    assert "LOCAL MODE" in caplog.text
+    resp = app.test_client().post("/voice", data={"CallSid": "CA1", "From": CALLER})
+    assert resp.status_code == 200 and b"<Gather" in resp.data
