@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from .speech import Synthesiser, audio_bp
     from .voice import voice_bp
     from .sms import sms_bp
+    from .operator import operator_bp
     from .webhooks import install_security_headers
 
     install_log_masking()
@@ -41,7 +43,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
             raise RuntimeError("HOTLINE_ENV=production needs HOTLINE_SECRET_KEY (phone numbers are encrypted with it)")
         secret = config.local_secret(data_dir)
     app.secret_key = secret
-    clock = cfg.get("CLOCK") or (lambda: datetime.now(timezone.utc))
+    clock = cfg.get("CLOCK") or shifted_clock(os.environ.get("HOTLINE_CLOCK_START", ""))
     client = cfg.get("REDIS_CLIENT") or store.connect(cfg["REDIS_URL"] or None, data_dir)
     root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
     holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock)
@@ -50,6 +52,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(voice_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(audio_bp)
+    app.register_blueprint(operator_bp)
     install_security_headers(app)
 
     @app.get("/healthz")
@@ -57,3 +60,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         return "ok", 200
 
     return app
+
+
+def shifted_clock(start: str):
+    """The real clock, or (HOTLINE_CLOCK_START=ISO time) one that starts there and runs at real speed.
+
+    For rehearsals and tests of separate processes (workers) at a chosen moment; never set in production.
+    """
+    if not start:
+        return lambda: datetime.now(timezone.utc)
+    offset = datetime.fromisoformat(start) - datetime.now(timezone.utc)
+    return lambda: datetime.now(timezone.utc) + offset

@@ -180,5 +180,10 @@ def reminders_show(phone: str) -> None:
         click.echo("  nothing stored")
 
 
+from .checker import check_command  # noqa: E402
+main.add_command(check_command, "check")
+from .audio_cli import audio_group  # noqa: E402
+main.add_command(audio_group, "audio")
+
 if __name__ == "__main__":
     main()

@@ -52,7 +52,7 @@ def common_values(content: Content, lang: str) -> dict[str, str]:
     return values
 
 
-def text(content: Content, lang: str, key: str, **values: Any) -> str:
+def text(content: Content, lang: str, key: str, /, **values: Any) -> str:
     """The prompt `key` in `lang` with its placeholders filled in."""
     template = content.prompts[lang][key]
     merged = _Values(common_values(content, lang))

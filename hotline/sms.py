@@ -61,7 +61,7 @@ class Conversation:
                 return candidate
         return self.content.settings.default_language
 
-    def t(self, key: str, **values: object) -> str:
+    def t(self, key: str, /, **values: object) -> str:
         return P.text(self.content, self.lang, key, **values)
 
     def answer(self) -> str:

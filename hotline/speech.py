@@ -85,7 +85,11 @@ class Synthesiser:
         return hashlib.sha256(f"{voice}|{int(slow)}|{text}".encode()).hexdigest()[:24] + ".wav"
 
     def ensure(self, text: str, voice: str, slow: bool = False) -> str | None:
-        """Synthesise once; return the file name, or None if espeak-ng is missing or failed."""
+        """Synthesise once; return the file name, or None if espeak-ng is missing or failed.
+
+        The text is kept beside the audio (for operators' transcripts) and in Redis (so another
+        machine behind the same URL can make the file again).
+        """
         name = self.name(text, voice, slow)
         if (self.dir / name).exists():
             return name
@@ -95,6 +99,13 @@ class Synthesiser:
             except Exception:  # noqa: BLE001 - the local file is enough on one machine
                 pass
         return name if self._render(name, text, voice, slow) else None
+
+    def text_of(self, name: str) -> str | None:
+        """The text a synthesised file says (None if we never made it)."""
+        try:
+            return (self.dir / name).with_suffix(".txt").read_text(encoding="utf-8")
+        except (FileNotFoundError, ValueError):
+            return None
 
     def regenerate(self, name: str) -> bool:
         """Recreate a file another process or machine named, from the text it left in Redis."""
@@ -123,6 +134,8 @@ class Synthesiser:
                     final = Path(tmp) / "tel.wav"
                     subprocess.run([self.sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", str(final)],
                                    check=True, capture_output=True, timeout=20)
+                (Path(tmp) / "text").write_text(text, encoding="utf-8")
+                (Path(tmp) / "text").replace((self.dir / name).with_suffix(".txt"))
                 final.replace(self.dir / name)  # atomic: other processes never see half a file
                 return True
             except (subprocess.SubprocessError, OSError) as exc:

@@ -63,10 +63,10 @@ class Call:
         except redis.RedisError:
             return None
 
-    def t(self, key: str, **values: object) -> str:
+    def t(self, key: str, /, **values: object) -> str:
         return P.text(self.content, self.lang.code, key, **values)
 
-    def u(self, key: str, **values: object) -> Utterance:
+    def u(self, key: str, /, **values: object) -> Utterance:
         """A fixed prompt (recordable) when it has no values, else a made-up-on-the-fly one."""
         return Utterance(self.t(key, **values), None if values else key)
 
@@ -107,7 +107,9 @@ class Call:
 
 def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
     """The words of a node (without notices): menu announcement, a topic part, or an office."""
-    t = lambda key, **v: P.text(c, lang, key, **v)  # noqa: E731
+    def t(key: str, /, **v: object) -> str:
+        return P.text(c, lang, key, **v)
+
     if node.type == "menu":
         lines = [t(f"title.{node.id}")]
         for key, target in node.options.items():
@@ -359,11 +361,13 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
 
 
 def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
+    """Store consent and the schedule, then confirm by SMS (which says how to stop)."""
     try:
         reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
     except (redis.RedisError, reminders.NotAllowed) as exc:
         log.warning("voice opt-in not stored: %s", type(exc).__name__)
         return render(call, "reminders", notices=[call.u("error.try_later")])
+    sender.send(call.hl, call.caller, call.t("sms.remind_confirmed"), purpose="reminders.confirmed")
     return render(call, "main", notices=[call.u("reminders.confirmed")])
 
 
@@ -412,3 +416,27 @@ def voice_error(exc: Exception) -> Response:
     except Exception:  # noqa: BLE001 - the apology itself failed: end the call cleanly
         resp.hangup()
     return _twiml(resp)
+
+
+# Prompts spoken as they are (no values), besides what nodes say: each is one recording slot.
+FIXED_PROMPTS = ("welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
+                 "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
+                 "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
+                 "date.error.impossible", "date.error.future", "date.error.unreadable")
+
+
+def recording_slots(c: Content, lang: str) -> dict[str, str]:
+    """Every fixed thing a caller can hear in `lang`: recording key -> the text it must say.
+
+    Operators record against these keys; the audio manifest stores the hash of this text.
+    """
+    code = c.settings.languages[lang]
+    slots = {"language.choose": P.text(c, lang, "language.choose", key=P.key_name(c, lang, code.key))}
+    slots.update({key: P.text(c, lang, key) for key in FIXED_PROMPTS})
+    for node in c.nodes.values():
+        count = len(c.prompts[lang][node.id]) if node.type == "content" else 1
+        for part in range(count):
+            for u in node_utterances(c, lang, node, part):
+                if u.key:
+                    slots[u.key] = u.text
+    return slots

@@ -173,9 +173,8 @@ class Call:
         resp = self.twilio.client.get(url)
         assert resp.status_code == 200, url
         assert resp.mimetype in ("audio/wav", "audio/mpeg"), resp.mimetype
-        name = url.rsplit("/", 1)[-1]
-        spec = self.r.get(f"hl:tts:{name}")
-        return spec.split("|", 2)[2] if spec else f"<recording {url}>"
+        synth = self.twilio.client.application.extensions["hotline"].synth
+        return synth.text_of(url.rsplit("/", 1)[-1]) or f"<recording {url}>"
 
     def start(self) -> list[str]:
         return self._take(self.twilio.twiml("/voice", self.form()))

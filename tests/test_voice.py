@@ -90,7 +90,7 @@ def test_every_fact_is_reachable(call: Call, hl, lang: str) -> None:
     everything = " ".join(heard)
     expected = {
         "en": ["5 calendar days", "24 hours", "3 months", "3 calendar days", "1 year", "under 18", "in writing"],
-        "ru": ["5 календарных дней", "24 часов", "3 месяцев", "3 календарных дней", "1 года", "до 18 лет", "письменно"],
+        "ru": ["5 календарных дней", "24 часов", "3 месяца", "3 календарных дня", "1 года", "до 18 лет", "письменно"],
         "kk": ["5 күнтізбелік күн", "24 сағат", "3 ай", "3 күнтізбелік күн", "1 жылға", "18 жасқа", "жазбаша"],
     }[lang]
     for fact in expected:

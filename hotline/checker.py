@@ -1,0 +1,425 @@
+"""`hotline check`: everything an operator can edit, checked at once, in words an operator can act on.
+
+`load_content` already refuses content the hotline cannot serve. This adds what would load but
+still mislead or fail a caller: a hard-coded period that disagrees with config/deadlines.yaml, a
+house number that differs between languages, an SMS that costs more segments than allowed, and
+recordings that no longer match their text or a language that cannot be synthesised.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+
+from . import prompts as P
+from .config import content_dir
+from .content import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem, load_content, prompt_texts
+from .segments import SmsSize, measure
+from .speech import AudioLibrary
+from .voice import FIXED_PROMPTS, recording_slots
+from .yamlio import Located, YamlError, load
+
+# Words for "hour" per language: 24 hours is how the irregular-crossing rule is spoken, and no
+# prompt carries these words as plural forms. A language missing here skips only this check.
+HOUR_WORDS = {"en": ("hour",), "ru": ("час",), "kk": ("сағат",)}
+KEY_MEANINGS = {"repeat": "repeat", "back": "back (on the main menu: change language)", "main": "main menu",
+                "sms": "send what was just heard by SMS", "more": "next part of a long topic"}
+AUDIO_STATUSES = ("recorded", "draft", "stale", "unverified", "synthesised", "twilio")
+
+
+@dataclass(frozen=True)
+class Table:
+    """Information for the operator, not a problem: a title, column names and rows."""
+
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+    def render(self) -> str:
+        widths = [max(len(str(r[i])) for r in (self.header, *self.rows)) for i in range(len(self.header))]
+        lines = [self.title]
+        for row in (self.header, *self.rows):
+            lines.append("  " + "  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+        return "\n".join(lines)
+
+
+@dataclass
+class Report:
+    """What `hotline check` found: problems to fix, and tables that describe the content."""
+
+    problems: list[Problem] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    loaded: bool = True  # False: the hotline refuses this content (a running one keeps the last good version)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def summary(self) -> str:
+        counts = f"{_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"
+        if not self.loaded:
+            return f"{counts}: the hotline will not load this content (a running hotline keeps the last good version)."
+        if self.errors:
+            return f"{counts}: the hotline would serve this, but callers would get wrong or broken information."
+        if self.warnings:
+            return f"No errors, {_count(len(self.warnings), 'warning')}. The hotline can serve this content."
+        return "No errors. The hotline can serve this content."
+
+    def render(self) -> str:
+        parts = [t.render() for t in self.tables]
+        if self.problems:
+            parts.append(render_problems(self.problems))
+        if not self.loaded:
+            parts.append("SMS sizes, facts and recordings are checked once the errors above are fixed.")
+        parts.append(self.summary())
+        return "\n\n".join(parts)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def render_problems(problems: list[Problem]) -> str:
+    """Problems grouped by file: files with errors first, and in each file errors before warnings."""
+    ordered = sorted(problems, key=lambda p: (p.severity != "error", p.file, p.line or 0))
+    groups: dict[str, list[Problem]] = {}
+    for p in ordered:
+        groups.setdefault(p.file, []).append(p)
+    lines = []
+    for file, items in groups.items():
+        lines.append(file)
+        for p in items:
+            where = f", line {p.line}" if p.line else ""
+            lines.append(f"  {p.severity.upper()}{where}: {p.message}")
+            if p.fix:
+                lines.append(f"    How to fix: {p.fix}")
+    return "\n".join(lines)
+
+
+def run_checks(root: Path, today: date) -> Report:
+    """Every check, as data: the CLI prints it, tests and the dashboard read it."""
+    root = Path(root)
+    try:
+        content = load_content(root, today)
+    except ContentError as exc:
+        return Report(list(exc.problems), loaded=False)
+    report = Report(list(content.warnings), [menu_table(content), keys_table(content)])
+    report.problems += check_periods(content) + check_house_numbers(content)
+    sms_problems, sms_table = check_sms(content)
+    report.problems += sms_problems
+    report.tables.append(sms_table)
+    audio_problems, statuses = check_audio(content)
+    report.problems += audio_problems
+    if statuses:
+        report.tables.append(audio_summary_table(content, statuses))
+    return report
+
+
+def _doc(content: Content, relative: str) -> Located:
+    """A content file with its line numbers (it loaded a moment ago, so it parses)."""
+    return load(content.root / relative)
+
+
+def _problem(content: Content, doc: Located | str, keys: tuple, message: str, fix: str,
+             severity: str = "error") -> Problem:
+    if isinstance(doc, str):
+        return Problem(doc, None, message, fix, severity)
+    return Problem(str(doc.path.relative_to(content.root)), doc.line(*keys), message, fix, severity)
+
+
+# ---- menu ----------------------------------------------------------------------------------
+
+def menu_paths(content: Content) -> dict[str, tuple[str, ...]]:
+    """The fewest key presses from the main menu to each node (the caller has chosen a language)."""
+    paths: dict[str, tuple[str, ...]] = {"main": ()}
+    todo = deque(["main"])
+    while todo:
+        nid = todo.popleft()
+        for key, target in content.nodes[nid].options.items():
+            if target not in paths and target in content.nodes:
+                paths[target] = paths[nid] + (key,)
+                todo.append(target)
+    return paths
+
+
+def menu_table(content: Content) -> Table:
+    paths = menu_paths(content)
+    rows = []
+    for node in content.nodes.values():
+        if node.type == "office" and node.id in paths:
+            keys = paths[node.id]
+            rows.append((content.offices[node.office].city[REFERENCE_LANG], str(len(keys)), " then ".join(keys)))
+    return Table("Office addresses: key presses after choosing a language", ("office", "presses", "keys"), tuple(rows))
+
+
+def keys_table(content: Content) -> Table:
+    keys = content.settings.keys
+    return Table("Universal keys (the same on every menu, in every language)", ("key", "meaning"),
+                 tuple((getattr(keys, name), KEY_MEANINGS[name]) for name in UNIVERSAL))
+
+
+# ---- facts ---------------------------------------------------------------------------------
+
+def _unit_words(forms: object) -> set[str]:
+    """The unit noun of each plural form: '{n} calendar days' -> 'days'."""
+    return {t.split()[-1].lower() for t in prompt_texts(forms) if t.split()}
+
+
+def _periods_in(text: str, words: tuple[str, ...] | set[str]) -> list[tuple[int, str]]:
+    """Numbers written next to a unit word ('5 calendar days', '3 айға'): (number, the words)."""
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.,])(\d+)\s+(?:[^\W\d]+\s+)?(?:{alternatives})\w*", re.IGNORECASE)
+    return [(int(m.group(1)), m.group(0)) for m in pattern.finditer(text)]
+
+
+def check_periods(content: Content) -> list[Problem]:
+    """A period typed into a prompt as a number must match some rule in config/deadlines.yaml."""
+    rules = content.policy.rules.values()
+    days = {r.days for r in rules if r.days}
+    allowed = {"day": days, "month": {r.months for r in rules if r.months}, "hour": {24 * d for d in days}}
+    configured = ", ".join(f"{r.id} {r.days} days" if r.days else f"{r.id} {r.months} months" for r in rules)
+    problems = []
+    for lang, table in content.prompts.items():
+        doc = _doc(content, f"prompts/{lang}.yaml")
+        units = {"day": _unit_words(table.get("period.days")), "month": _unit_words(table.get("period.months")),
+                 "hour": HOUR_WORDS.get(lang, ())}
+        for key, value in table.items():
+            for i, text in enumerate(prompt_texts(value)):
+                at = (key, i) if isinstance(value, list) else (key,)
+                for unit, words in units.items():
+                    for n, said in _periods_in(text, words):
+                        if n not in allowed[unit]:
+                            problems.append(_problem(
+                                content, doc, at,
+                                f"prompt '{key}' says \"{said}\", but no rule in config/deadlines.yaml is {n} "
+                                f"{unit}s long (the rules are: {configured})",
+                                "Write the period as a placeholder such as {filing} or {appeal}, so the text "
+                                "always follows config/deadlines.yaml, or correct the number."))
+    return problems
+
+
+def check_house_numbers(content: Content) -> list[Problem]:
+    """The house number of the English address must be in the address of every language (and the SMS one)."""
+    doc = _doc(content, "config/offices.yaml")
+    problems = []
+    for oid, office in content.offices.items():
+        wanted = re.findall(r"\d+", office.address[REFERENCE_LANG])
+        for lang in content.settings.languages:
+            for name in ("address", "short"):
+                text = getattr(office, name)[lang]
+                missing = [n for n in wanted if n not in re.findall(r"\d+", text)]
+                if missing:
+                    problems.append(_problem(
+                        content, doc, ("offices", oid, name, lang),
+                        f"office '{oid}': the {lang} {name} \"{text}\" does not have the number "
+                        f"{' and '.join(missing)} of the English address \"{office.address[REFERENCE_LANG]}\"",
+                        f"Use the same house number in every language. Check which one is right with the "
+                        f"source ({office.source})."))
+    return problems
+
+
+# ---- SMS -----------------------------------------------------------------------------------
+
+def sms_templates(content: Content) -> list[str]:
+    """Prompt keys sent as SMS: sms.* except the sentences the voice menu speaks (sms.sent, ...)."""
+    return [k for k in content.prompts[REFERENCE_LANG] if k.startswith("sms.") and k not in FIXED_PROMPTS]
+
+
+def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
+    """The template filled with the longest values it can really get; and a note of what they were."""
+    if key == "sms.addresses":
+        return P.addresses_sms(content, lang), "with every office"
+    day = max((P.short_date(content, lang, date(2026, month, 28)) for month in range(1, 13)), key=len)
+    count = max(len(r.reminders) for r in content.policy.rules.values())
+    values = {"deadline": day, "dates": ", ".join([day] * count)}
+    filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
+              for oid in content.offices]
+    text, oid = max(filled, key=lambda f: measure(f[0]).units)
+    return text, f"with office '{oid}', the date '{day}' and {count} reminder dates"
+
+
+def _size_fix(size: SmsSize, limit: int) -> str:
+    single, part = (160, 153) if size.encoding == "GSM-7" else (70, 67)
+    room = single if limit == 1 else part * limit
+    why = ("Any Cyrillic letter sends the whole message as UCS-2: 70 characters fit in one SMS, 67 per part."
+           if size.encoding == "UCS-2" else "160 characters fit in one SMS, 153 per part.")
+    return f"Shorten it to at most {room} characters (now {size.units}). {why}"
+
+
+def check_sms(content: Content) -> tuple[list[Problem], Table]:
+    """Every SMS template, in every language, at its longest, against sms.max_segments."""
+    limit = content.settings.max_segments
+    langs = list(content.settings.languages)
+    problems, rows = [], []
+    for key in sms_templates(content):
+        cells = []
+        for lang in langs:
+            doc = _doc(content, f"prompts/{lang}.yaml")
+            try:
+                text, used = longest_sms(content, lang, key)
+            except (KeyError, ValueError, IndexError) as exc:
+                problems.append(_problem(content, doc, (key,), f"SMS '{key}' in {lang} cannot be filled in: {exc}",
+                                         "Use only the {names} of the English text, exactly as written there."))
+                cells.append("?")
+                continue
+            size = measure(text)
+            cells.append(f"{size.segments} {size.encoding} ({size.units})" + (" TOO LONG" if size.segments > limit else ""))
+            if size.segments > limit:
+                problems.append(_problem(
+                    content, doc, (key,),
+                    f"SMS '{key}' in {lang} takes {size.segments} segments at its longest ({size.encoding}, "
+                    f"{size.units} characters {used}); the limit is {limit} (sms.max_segments in config/hotline.yaml)",
+                    _size_fix(size, limit)))
+        rows.append((key, *cells))
+    title = f"SMS sizes at their longest: segments, encoding (characters). Limit: {limit} segments per message"
+    return problems, Table(title, ("template", *langs), tuple(rows))
+
+
+# ---- audio ---------------------------------------------------------------------------------
+
+def slot_status(library: AudioLibrary, lang: Language, slot: str, text: str) -> str:
+    """recorded / draft / stale / unverified, or how the caller hears it without a recording."""
+    status = library.status(lang.code, slot, text)
+    if status != "none":
+        return status
+    return "synthesised" if lang.speech == "play" else "twilio"
+
+
+def audio_statuses(content: Content, library: AudioLibrary) -> dict[str, dict[str, str]]:
+    """language -> recording slot -> status."""
+    return {code: {slot: slot_status(library, lang, slot, text) for slot, text in recording_slots(content, code).items()}
+            for code, lang in content.settings.languages.items()}
+
+
+def espeak_voices() -> set[str] | None:
+    """Every name espeak-ng accepts for a voice (language codes, voice names, files); None if it is missing."""
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        return None
+    try:
+        listing = subprocess.run([binary, "--voices"], capture_output=True, text=True, timeout=20).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    names: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 5:
+            names |= {cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].rsplit("/", 1)[-1].lower()}
+    return names
+
+
+def check_synthesis(content: Content, langs: list[str] | None = None) -> list[Problem]:
+    """A played language must be synthesised in its own voice, or the caller hears another language."""
+    voices = espeak_voices()
+    doc = _doc(content, "config/hotline.yaml")
+    problems = []
+    for code, lang in content.settings.languages.items():
+        if lang.speech != "play" or (langs and code not in langs):
+            continue
+        spare = content.lang("ru")  # the voice speech.Speaker falls back to
+        fallback = (f"every prompt without a recording, and every date, would be read by the {spare.code} voice "
+                    f"({spare.voice}) instead")
+        if voices is None:
+            problems.append(_problem(content, doc, ("languages", code, "tts_voice"),
+                                     f"language '{code}' is played, but espeak-ng is not installed: {fallback}",
+                                     "Install it: sudo apt-get install espeak-ng (or run: make system)."))
+        elif lang.tts_voice.split("+")[0].lower() not in voices:
+            problems.append(_problem(content, doc, ("languages", code, "tts_voice"),
+                                     f"language '{code}' has tts_voice '{lang.tts_voice}', which espeak-ng does not "
+                                     f"have: {fallback}",
+                                     f"Use a voice that `espeak-ng --voices={code}` lists (for Kazakh: kk)."))
+    return problems
+
+
+def _manifest_problem(content: Content) -> Problem | None:
+    """audio/manifest.yaml must parse, or no recording can be matched to its text."""
+    manifest = content.root / "audio" / "manifest.yaml"
+    if not manifest.exists():
+        return None
+    try:
+        load(manifest)
+    except YamlError as exc:
+        return Problem("audio/manifest.yaml", exc.line, exc.problem,
+                       "Run `hotline audio import` again, or fix the file (compare with the YAML around it).")
+    return None
+
+
+def check_audio(content: Content, langs: list[str] | None = None) -> tuple[list[Problem], dict[str, dict[str, str]]]:
+    """Recordings that no longer match their text, strays, and whether synthesis works (all or `langs`)."""
+    broken = _manifest_problem(content)
+    problems = check_synthesis(content, langs)
+    if broken:
+        return problems + [broken], {}
+    library = AudioLibrary(content.root / "audio")
+    statuses = {code: s for code, s in audio_statuses(content, library).items() if not langs or code in langs}
+    for code, slots in statuses.items():
+        texts = recording_slots(content, code)
+        heard_instead = "synthesised speech" if content.settings.languages[code].speech == "play" else "Twilio's voice"
+        for slot, status in slots.items():
+            if status not in ("stale", "unverified"):
+                continue
+            file = f"audio/{code}/{library.files[(code, slot)].name}"
+            if status == "stale":
+                problems.append(_problem(
+                    content, file, (), f"this recording was made for an older text of '{slot}', so callers hear "
+                    f"{heard_instead} instead",
+                    f"Record it again saying: \"{texts[slot]}\", then run `hotline audio import`."
+                    + (f" Or run `hotline audio draft --lang {code}`." if heard_instead != "Twilio's voice" else ""),
+                    "warning"))
+            else:
+                problems.append(_problem(
+                    content, file, (), f"this recording of '{slot}' has no entry in audio/manifest.yaml, so nobody "
+                    "can tell whether it says the current text; it is played as it is",
+                    f"Import it with `hotline audio import --lang {code}` (that records its text), or delete it.",
+                    "warning"))
+        for (lang, slot), path in library.files.items():
+            if lang == code and slot not in slots:
+                problems.append(_problem(
+                    content, f"audio/{code}/{path.name}", (), f"no prompt is called '{slot}', so this recording is "
+                    "never played", "Rename it to a name from `hotline audio status`, or delete it.", "warning"))
+    return problems, statuses
+
+
+def audio_summary_table(content: Content, statuses: dict[str, dict[str, str]]) -> Table:
+    rows = []
+    for code, slots in statuses.items():
+        counts = [str(sum(1 for s in slots.values() if s == status)) for status in AUDIO_STATUSES]
+        rows.append((code, content.settings.languages[code].speech, str(len(slots)), *counts))
+    return Table("Recordings (details: hotline audio status)", ("language", "speech", "slots", *AUDIO_STATUSES),
+                 tuple(rows))
+
+
+# ---- command -------------------------------------------------------------------------------
+
+def default_root() -> Path:
+    """The content folder the hotline itself would use."""
+    return content_dir(os.environ.get("HOTLINE_CONTENT_DIR", ""))
+
+
+root_option = click.option("--root", type=click.Path(file_okay=False, path_type=Path), default=None,
+                           help="Folder with config/, prompts/ and audio/ (default: the hotline's own).")
+
+
+@click.command("check")
+@root_option
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Check as if today were this date (YYYY-MM-DD), e.g. to see which offices will need checking.")
+def check_command(root: Path | None, today: datetime | None) -> None:
+    """Check everything operators edit. Exit code 1 when something must be fixed."""
+    report = run_checks(root or default_root(), today.date() if today else date.today())
+    click.echo(report.render())
+    sys.exit(1 if report.errors else 0)

@@ -1,0 +1,100 @@
+"""A fake Twilio Messages API on loopback: Twilio is replaced only at the HTTP boundary.
+
+It answers POST /2010-04-01/Accounts/<sid>/Messages.json as Twilio does (201 + JSON, or an error
+JSON with a code), records every request it accepted, and can be told to fail: by HTTP status,
+by Twilio error code, by delay, or by being unreachable (stopped).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+# Fields Twilio's Messages API takes on create (the ones this hotline may use).
+MESSAGE_FIELDS = {"To", "From", "MessagingServiceSid", "Body", "StatusCallback", "ValidityPeriod", "MaxPrice",
+                  "ProvideFeedback", "Attempt", "ForceDelivery", "ContentRetention", "AddressRetention",
+                  "SmartEncoded", "PersistentAction", "ShortenUrls", "ScheduleType", "SendAt", "SendAsMms",
+                  "ContentSid", "ContentVariables", "RiskCheck", "ApplicationSid", "MediaUrl"}
+
+
+class FakeTwilio:
+    def __init__(self, account_sid: str = "AC" + "0" * 32, token: str = "tok") -> None:
+        self.account_sid, self.token = account_sid, token
+        self.requests: list[dict] = []
+        self.failures: deque[tuple[int, int | None]] = deque()  # (http status, twilio code) for the next calls
+        self.fail_always: tuple[int, int | None] | None = None
+        self.delay = 0.0
+        self._lock = threading.Lock()
+        self._count = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def sent_to(self, number: str) -> list[dict]:
+        return [r for r in self.requests if r.get("To") == number]
+
+    def _next_failure(self) -> tuple[int, int | None] | None:
+        with self._lock:
+            if self.failures:
+                return self.failures.popleft()
+            return self.fail_always
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _send(self, status: int, payload: dict) -> None:
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                auth = self.headers.get("Authorization", "")
+                good = "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.token}".encode()).decode()
+                if self.path != expected:
+                    return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                if auth != good:
+                    return self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                unknown = set(form) - MESSAGE_FIELDS
+                if unknown or "To" not in form or not ({"From", "MessagingServiceSid"} & set(form)):
+                    return self._send(400, {"code": 21604, "message": f"bad fields {sorted(unknown)}", "status": 400})
+                if fake.delay:
+                    time.sleep(fake.delay)
+                failure = fake._next_failure()
+                if failure:
+                    status, code = failure
+                    return self._send(status, {"code": code, "message": "fake failure", "status": status,
+                                               "more_info": f"https://www.twilio.com/docs/errors/{code}"})
+                with fake._lock:
+                    fake._count += 1
+                    sid = f"SM{fake._count:032x}"
+                    fake.requests.append({**form, "sid": sid})
+                self._send(201, {"sid": sid, "account_sid": fake.account_sid, "to": form["To"],
+                                 "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
+                                 "body": form.get("Body", ""), "status": "queued", "num_segments": "1",
+                                 "direction": "outbound-api", "api_version": "2010-04-01",
+                                 "uri": f"{expected[:-5]}/{sid}.json"})
+
+        return Handler
