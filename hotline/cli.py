@@ -184,6 +184,8 @@ from .checker import check_command  # noqa: E402
 main.add_command(check_command, "check")
 from .audio_cli import audio_group  # noqa: E402
 main.add_command(audio_group, "audio")
+from .simulate import simulate_command  # noqa: E402
+main.add_command(simulate_command, "simulate")
 
 if __name__ == "__main__":
     main()

@@ -185,7 +185,7 @@ def parse_text(text: str, today: date) -> date:
     numbers: list[str] = []
     month: int | None = None
     for token in tokens:
-        if token.isdigit():
+        if token.isascii() and token.isdigit():
             numbers.append(token)
         elif _fold(token) in _FILLERS:
             continue

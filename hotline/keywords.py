@@ -194,6 +194,16 @@ def _is_swap(a: str, b: str) -> bool:
     return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
 
 
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` and every string made from it by deleting up to ``depth`` letters."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
 def _typo_of(word: str, known: str) -> bool:
     """May ``word`` be read as a one-typo version of ``known``?"""
     if len(word) >= _FUZZY_MIN and len(known) >= _FUZZY_MIN:
@@ -255,7 +265,19 @@ class Vocabulary:
         self._fillers = frozenset(fillers)
         self._word_langs = dict(word_langs)
         self._max_len = max((len(p) for p in self._phrases), default=1)
-        self._joined = [("".join(p), t) for p, t in self._phrases.items()]
+        # Deletion indexes (the SymSpell trick): two strings within edit distance
+        # d share a string reachable from each by at most d deletions, so a typo
+        # lookup touches a handful of candidates instead of the whole vocabulary.
+        self._word_index: dict[str, set[str]] = {}
+        for phrase in self._phrases:
+            for word in phrase:
+                for key in _deletions(word, 1):
+                    self._word_index.setdefault(key, set()).add(word)
+        self._joined_index: dict[str, set[tuple[str, _Target]]] = {}
+        for phrase, target in self._phrases.items():
+            joined = "".join(phrase)
+            for key in _deletions(joined, _SAFETY_DISTANCE):
+                self._joined_index.setdefault(key, set()).add((joined, target))
 
     # ---- construction ----------------------------------------------------
 
@@ -447,21 +469,24 @@ class Vocabulary:
 
         Returns the target and the languages of the phrases it was near.
         """
-        hits = [
-            phrase
-            for phrase in self._phrases
-            if len(phrase) == len(words)
-            and sum(w != p for w, p in zip(words, phrase)) == 1
-            and all(w == p or _typo_of(w, p) for w, p in zip(words, phrase))
-        ]
+        hits = set()
+        for i, word in enumerate(words):
+            for key in _deletions(word, 1):
+                for known in self._word_index.get(key, ()):
+                    phrase = words[:i] + (known,) + words[i + 1 :]
+                    if known != word and phrase in self._phrases and _typo_of(word, known):
+                        hits.add(phrase)
         targets = {self._phrases[p] for p in hits}
         if len(targets) != 1:
             return None  # nothing, or ambiguous
         target = targets.pop()
         joined = "".join(words)
+        candidates = set().union(
+            *(self._joined_index.get(key, ()) for key in _deletions(joined, _SAFETY_DISTANCE))
+        )
         near = {
             other
-            for known, other in self._joined
+            for known, other in candidates
             if other != target and _distance(joined, known, _SAFETY_DISTANCE) <= _SAFETY_DISTANCE
         }
         if near and (target.protected or any(o.protected for o in near)):

@@ -64,8 +64,10 @@ def password_hash(given_hash: str, plaintext: str) -> str | None:
     if not given_hash:
         return generate_password_hash(plaintext) if plaintext else None
     try:
-        check_password_hash(given_hash, "")
-    except (ValueError, TypeError):
+        usable = given_hash.count("$") >= 2 and not check_password_hash(given_hash, "")
+    except ValueError:  # an unknown hash method
+        usable = False
+    if not usable:
         log.error("OPERATOR_PASSWORD_HASH is not a werkzeug password hash: the operator dashboard is disabled")
         return None
     return given_hash
@@ -77,21 +79,16 @@ def lock_key(ip: str) -> str:
     return f"hl:oplock:{{{digest}}}"
 
 
-def is_locked(r: redis.Redis, key: str) -> bool:
-    return int(r.get(key) or 0) >= LOCK_LIMIT
-
-
-def record_failure(r: redis.Redis, key: str) -> int:
-    """Count a wrong password; the window opens at the first one, the lock lasts from the last counted one."""
+def take_attempt(r: redis.Redis, key: str) -> int:
+    """Number this login attempt in the IP's window before the password is checked, so parallel
+    guesses cannot slip past the limit; a good login deletes the count."""
     pipe = r.pipeline()
     pipe.set(key, 0, ex=LOCK_SECONDS, nx=True)
     pipe.incr(key)
-    failures = int(pipe.execute()[1])
-    if failures >= LOCK_LIMIT:
-        r.expire(key, LOCK_SECONDS)
-    return failures
+    return int(pipe.execute()[1])
 
 
+@operator_bp.app_template_global("operator_csrf")
 def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(32)
@@ -116,11 +113,6 @@ def logged_in() -> bool:
         return False
     session["seen"] = now
     return True
-
-
-@operator_bp.app_template_global()
-def operator_csrf() -> str:
-    return csrf_token()
 
 
 @operator_bp.before_request
@@ -148,12 +140,14 @@ def login() -> ResponseReturnValue:
         return render_template("operator_login.html", expired=bool(request.args.get("expired")))
     hl, key = _hl(), lock_key(request.remote_addr or "unknown")
     try:
-        if is_locked(hl.redis, key):
+        attempt = take_attempt(hl.redis, key)
+        if attempt > LOCK_LIMIT:
             return render_template("operator_login.html", error="locked"), 429
         if not check_password_hash(current_app.extensions[PASSWORD_HASH], request.form.get("password", "")):
-            stats.count("security.login_failed", hl.redis)
-            locked = record_failure(hl.redis, key) >= LOCK_LIMIT
-            return render_template("operator_login.html", error="locked" if locked else "wrong"), 401
+            stats.count("security.login_failed", hl)
+            if attempt == LOCK_LIMIT:
+                hl.redis.expire(key, LOCK_SECONDS)  # locked for 15 minutes from the fifth wrong password
+            return render_template("operator_login.html", error="locked" if attempt == LOCK_LIMIT else "wrong"), 401
         hl.redis.delete(key)
     except redis.RedisError:
         return render_template("operator_login.html", error="store"), 503  # the lockout cannot be enforced
@@ -256,7 +250,7 @@ def by_node(c: Content, total: dict[str, int], prefix: str) -> list[tuple[str, i
 def overview() -> ResponseReturnValue:
     hl = _hl()
     c = hl.content
-    days = stats.read(hl.redis, DAYS)
+    days = stats.read(hl.redis, DAYS, hl.now().astimezone(ALMATY).date())
     names = list(days)
 
     def col(counter: str) -> list[int]:
@@ -383,6 +377,15 @@ def play_url(url: str) -> str:
     return "/audio" + url.removeprefix(base) if base and url.startswith(base) else url
 
 
+def play_text(url: str) -> str:
+    """What a <Play> says: synthesised speech left its text in Redis; a recording is named by its file."""
+    name = url.rsplit("/", 1)[-1]
+    if "/tts/" not in url:
+        return f"(recording {name})"
+    spec = _hl().redis.get(store.TTS_TEXT + name)
+    return spec.split("|", 2)[2] if spec else "(synthesised speech; its text is no longer in Redis)"
+
+
 def read_turn(root: ET.Element) -> Turn:
     """The words (Say text, or the text a synthesised Play was made from), the waiting Gather, a hang-up."""
     turn = Turn(said=[])
@@ -391,9 +394,7 @@ def read_turn(root: ET.Element) -> Turn:
             turn.said.append({"text": "".join(el.itertext()).strip(), "audio": None})
         elif el.tag == "Play":
             url = (el.text or "").strip()
-            name = url.rsplit("/", 1)[-1]
-            spec = _hl().redis.get(store.TTS_TEXT + name) if "/tts/" in url else None
-            turn.said.append({"text": spec.split("|", 2)[2] if spec else f"(recording {name})", "audio": play_url(url)})
+            turn.said.append({"text": play_text(url), "audio": play_url(url)})
         elif el.tag == "Gather":
             turn.gather, turn.digits = el.get("action"), int(el.get("numDigits") or 1)
         elif el.tag == "Redirect":

@@ -32,13 +32,13 @@ def opt_out_hash(hl: "Hotline", h: str, why: str) -> None:
     """The same, when only the keyed hash is known (a Twilio 21610 status callback)."""
     hl.redis.set(store.optout(h), why)
     forget(hl, h)
-    stats.count("optout", hl.redis)
-    stats.count(f"optout.{why}", hl.redis)
+    stats.count("optout", hl)
+    stats.count(f"optout.{why}", hl)
 
 
 def opt_in(hl: "Hotline", number: str) -> None:
     hl.redis.delete(store.optout(hl.vault.hash(number)))
-    stats.count("optin.start", hl.redis)
+    stats.count("optin.start", hl)
 
 
 def forget(hl: "Hotline", h: str) -> None:

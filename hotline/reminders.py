@@ -148,8 +148,8 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
         pipe.sadd(store.person_jobs(shard, h), rid)
     pipe.expire(store.person_jobs(shard, h), max(keep, 1))
     pipe.execute()
-    stats.count("reminders.optin", hl.redis)
-    stats.count(f"reminders.optin.{channel}", hl.redis)
+    stats.count("reminders.optin", hl)
+    stats.count(f"reminders.optin.{channel}", hl)
     log.info("reminders for %s: rule %s, %d scheduled", mask(e164), rule_id, len(schedule.times))
     return schedule
 
@@ -177,7 +177,7 @@ def mark_filed(hl: "Hotline", number: str) -> None:
     for rule in ("filing", "filing_irregular"):
         cancel(hl.redis, h, rule + ":")
         hl.redis.hdel(store.subscriber(h), f"rule:{rule}")
-    stats.count("reminders.filed", hl.redis)
+    stats.count("reminders.filed", hl)
 
 
 # ---- the worker --------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport) -> None:
     if now >= end - LAST_USEFUL:
         log.info("reminder %s dropped: it could no longer arrive before the deadline", rid)
         _finish(r, shard, rid, job["person"])
-        stats.count("reminders.expired", r)
+        stats.count("reminders.expired", hl)
         report.dropped += 1
         return
     if dl.in_quiet_hours(now, policy):  # e.g. a worker back after an outage at night
@@ -258,7 +258,7 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport) -> None:
     result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
     if result.ok:
         _finish(r, shard, rid, job["person"])
-        stats.count("reminders.sent", r)
+        stats.count("reminders.sent", hl)
         report.sent += 1
         return
     job["attempts"] = job.get("attempts", 0) + 1
@@ -267,11 +267,11 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport) -> None:
         fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, policy)
         if fitted is not None:
             _requeue(r, shard, rid, job, fitted)
-            stats.count("reminders.retry", r)
+            stats.count("reminders.retry", hl)
             report.retried += 1
             return
     _finish(r, shard, rid, job["person"])
-    stats.count(f"reminders.failed.{result.reason}", r)
+    stats.count(f"reminders.failed.{result.reason}", hl)
     log.warning("reminder %s not sent: %s", rid, result.reason)
     report.failed += 1
 
@@ -286,7 +286,7 @@ def run_once(hl: "Hotline", threads: int = 8, limit: int = BATCH) -> RunReport:
                 ids, uncertain = claim(hl.redis, shard, now, limit)
                 for rid in uncertain:
                     log.error("reminder %s was being sent when its worker died: not resent", rid)
-                    stats.count("reminders.uncertain", hl.redis)
+                    stats.count("reminders.uncertain", hl)
                     report.uncertain += 1
                 if not ids:
                     break

@@ -73,10 +73,10 @@ def send(hl: "Hotline", to: str, body: str, purpose: str, reminder_id: str = "")
     day_key = store.daily_count(h, stats.today(hl.now()))
     result = _deliver(hl, number, h, body, purpose, reminder_id)
     if result.ok:
-        stats.count("sms.sent", hl.redis)
+        stats.count("sms.sent", hl)
     else:
         hl.redis.decr(day_key)  # a message that did not leave does not use up the day's allowance
-        stats.count("sms.failed", hl.redis)
+        stats.count("sms.failed", hl)
         if result.reason == f"twilio_{UNSUBSCRIBED}":
             from .optout import opt_out_hash
             opt_out_hash(hl, h, "twilio-21610")
@@ -117,7 +117,7 @@ def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False) ->
 
 def _refuse(hl: "Hotline", number: str, reason: str, purpose: str) -> SendResult:
     log.info("SMS not sent to %s (%s, %s)", mask(number), reason, purpose)
-    stats.count(f"sms.refused.{reason}", hl.redis)
+    stats.count(f"sms.refused.{reason}", hl)
     return SendResult(False, reason)
 
 

@@ -55,8 +55,8 @@ class Conversation:
             saved = self.hl.redis.hget(store.subscriber(self.h), "lang") or self.hl.redis.get(store.caller(self.h))
         except redis.RedisError:
             pass
-        for candidate in (saved, self.match.lang if self.match else None,
-                          self.content.vocabulary.guess_language(self.body)):
+        guess = self.content.vocabulary.guess_language(self.body) if any(c.isalpha() for c in self.body) else None
+        for candidate in (saved, self.match.lang if self.match else None, guess):
             if candidate in self.content.prompts:
                 return candidate
         return self.content.settings.default_language
@@ -68,7 +68,7 @@ class Conversation:
         """The reply text for this message (the view decides whether it may be sent)."""
         intent = self.match.intent if self.match else "help"
         handler = getattr(self, f"on_{intent}", self.on_help)
-        stats.count(f"sms.in.{intent}", self.hl.redis)
+        stats.count(f"sms.in.{intent}", self.hl)
         return handler()
 
     def on_help(self) -> str:
@@ -124,7 +124,7 @@ class Conversation:
 
     def on_delete(self) -> str:
         forget(self.hl, self.h)
-        stats.count("person.deleted", self.hl.redis)
+        stats.count("person.deleted", self.hl)
         return self.t("sms.deleted")
 
 
@@ -161,7 +161,7 @@ def inbound() -> Response:
         if not gate.ok:
             return _reply(None)  # opted out, capped, or not allowed: silence is the promise here
         text = conv.answer()
-        stats.count("sms.sent", hl.redis)
+        stats.count("sms.sent", hl)
         return _reply(text)
     except redis.RedisError:
         log.warning("SMS from %s not handled: Redis unavailable", mask(number))
@@ -194,7 +194,7 @@ def status() -> Response:
         record = hl.redis.hgetall(key)
         hl.redis.hset(key, mapping={"status": state, "error": code if code.isdigit() else ""})
         hl.redis.expire(key, 30 * 86400)
-        stats.count(f"sms.status.{state}", hl.redis)
+        stats.count(f"sms.status.{state}", hl)
         if code == str(sender.UNSUBSCRIBED) and record.get("person"):
             opt_out_hash(hl, record["person"], "twilio-21610")
     except redis.RedisError:

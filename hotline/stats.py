@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import redis
 from flask import current_app, has_app_context
 
 from . import store
 from .deadlines import ALMATY
+
+if TYPE_CHECKING:
+    from .runtime import Hotline
 
 KEEP_DAYS = 400
 
@@ -16,15 +20,15 @@ def today(now: datetime | None = None) -> str:
     return (now or datetime.now(timezone.utc)).astimezone(ALMATY).date().isoformat()
 
 
-def count(name: str, r: redis.Redis | None = None, n: int = 1, now: datetime | None = None) -> None:
-    """Add `n` to today's counter `name`; a Redis outage never breaks the caller's request."""
-    if r is None:
+def count(name: str, hl: "Hotline | None" = None, n: int = 1) -> None:
+    """Add `n` to today's counter `name` (today by the hotline's clock); never breaks a request."""
+    if hl is None:
         if not has_app_context():
             return
-        r = current_app.extensions["hotline"].redis
-    key = store.stats(today(now))
+        hl = current_app.extensions["hotline"]
+    key = store.stats(today(hl.now()))
     try:
-        pipe = r.pipeline(transaction=False)
+        pipe = hl.redis.pipeline(transaction=False)
         pipe.hincrby(key, name, n)
         pipe.expire(key, KEEP_DAYS * 86400)
         pipe.execute()

@@ -144,7 +144,7 @@ def render(call: Call, node_id: str, part: int = 0, notices: list[Utterance] | N
     """Speak a node inside a Gather whose silence path comes back here with one more silence."""
     node = call.content.nodes[node_id]
     call.remember(node_id)
-    stats.count(f"node.{node_id}", call.hl.redis)
+    stats.count(f"node.{node_id}", call.hl)
     utterances = list(notices or []) + node_utterances(call.content, call.lang.code, node, part)
     l = call.lang.code
     return call.gather(_url("key", n=node_id, l=l, p=part), utterances,
@@ -164,7 +164,7 @@ def language_menu(call: Call, silences: int = 0) -> VoiceResponse:
 
 
 def goodbye(call: Call) -> VoiceResponse:
-    stats.count("call.silence_hangup", call.hl.redis)
+    stats.count("call.silence_hangup", call.hl)
     resp = VoiceResponse()
     call.speaker.add(resp, call.lang, [call.u("goodbye.silence")])
     resp.hangup()
@@ -178,16 +178,17 @@ def goodbye(call: Call) -> VoiceResponse:
 def incoming() -> Response:
     """A call comes in: a returning caller goes straight to the main menu in their language."""
     call = Call()
-    stats.count("call.started", call.hl.redis)
+    stats.count("call.started", call.hl)
     known = None
     if call.caller:
         try:
-            known = call.hl.redis.get(store.caller(call.hl.vault.hash(call.caller)))
+            h = call.hl.vault.hash(call.caller)
+            known = call.hl.redis.get(store.caller(h)) or call.hl.redis.hget(store.subscriber(h), "lang")
         except redis.RedisError:
             known = None
     if known in call.content.settings.languages:
         call.lang = call.content.lang(known)
-        stats.count(f"call.lang.{known}", call.hl.redis)
+        stats.count(f"call.lang.{known}", call.hl)
         call.remember_caller()  # refresh the memory window
         return _twiml(render(call, "main"))
     return _twiml(language_menu(call))
@@ -207,7 +208,7 @@ def choose_language() -> Response:
     if chosen is None:
         return _twiml(language_menu(call))
     call.lang = call.content.lang(chosen)
-    stats.count(f"call.lang.{chosen}", call.hl.redis)
+    stats.count(f"call.lang.{chosen}", call.hl)
     call.remember_caller()
     return _twiml(render(call, "main", notices=[call.u("welcome")]))
 
@@ -258,7 +259,7 @@ def status() -> Response:
         except redis.RedisError:
             node = None
         if node:
-            stats.count(f"hangup.{node}", hl.redis)
+            stats.count(f"hangup.{node}", hl)
     return Response("", status=204)
 
 
@@ -351,7 +352,7 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
     now = call.hl.now()
     readback = Utterance(P.text(c, l, f"reminders.readback.{rule}", date=P.spoken_date(c, l, end)), slow=True)
     if dl.deadline_end(r, start, policy) <= now:
-        stats.count("reminders.optin_passed", call.hl.redis)
+        stats.count("reminders.optin_passed", call.hl)
         return render(call, "main", notices=notices + [call.u("reminders.passed")])
     if not dl.reminder_times(r, start, now, policy):
         return render(call, "main", notices=notices + [readback, call.u("reminders.nothing_left")])
@@ -404,7 +405,7 @@ def voice_error(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         return exc  # type: ignore[return-value]
     log.exception("voice webhook failed: %s", type(exc).__name__)
-    stats.count("voice.error", _hl().redis)
+    stats.count("voice.error", _hl())
     resp = VoiceResponse()
     try:
         call = Call()

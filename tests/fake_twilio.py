@@ -30,6 +30,7 @@ class FakeTwilio:
         self.delay = 0.0
         self._lock = threading.Lock()
         self._count = 0
+        ThreadingHTTPServer.request_queue_size = 256  # many workers at once must not see refusals
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -230,6 +230,8 @@ def test_29_february_without_year() -> None:
         ("3.12.6", "unreadable"),
         ("3.12.202", "unreadable"),
         ("003.12", "unreadable"),
+        ("0²", "unreadable"),  # superscript two is a digit to str.isdigit, not a number
+        ("3.¹²", "unreadable"),
         ("dec 2025", "unreadable"),
         ("31.02", "impossible"),
         ("3.13", "impossible"),

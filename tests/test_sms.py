@@ -26,7 +26,7 @@ def test_information_keywords_in_every_language_and_script(twilio: Twilio, hl, i
         replies = twilio.sms(f" {word.upper()}! ", sender=f"+7701{i:07d}")
         by_lang = {code: P.text(hl.content, code, template) for code in hl.content.prompts}
         assert len(replies) == 1 and replies[0] in by_lang.values(), word
-        if sum(w == word for _, w in words) == 1:
+        if sum(w == word for _, w in words) == 1 and any(c.isalpha() for c in word):
             assert replies[0] == by_lang[lang], (word, lang)
 
 
@@ -51,7 +51,7 @@ def test_addresses_all_or_one_city(twilio: Twilio, hl, body: str, lang: str | No
                                        ("🙂", "ru"), ("", "ru")])
 def test_unknown_text_gets_help_in_the_guessed_language(twilio: Twilio, hl, body: str, lang: str) -> None:
     replies = twilio.sms(body)
-    guessed = hl.content.vocabulary.guess_language(body) if body.strip() else None
+    guessed = hl.content.vocabulary.guess_language(body) if any(c.isalpha() for c in body) else None
     expected_lang = guessed if guessed in hl.content.prompts else hl.content.settings.default_language
     if body in ("hello there", "привет", "сәлем қалайсыз"):
         assert expected_lang == lang
@@ -84,9 +84,11 @@ def test_stop_deletes_everything_but_the_opt_out(twilio: Twilio, call: Call, r, 
     assert r.keys("hl:caller:*")
     twilio.sms("СТОП")
     h = hl.vault.hash(CALLER)
-    left = [k for k in r.keys("*") if h in k]
-    assert left == [store.optout(h)]
-    assert r.get(store.optout(h)) == "sms"
+    left = sorted(k for k in r.keys("*") if h in k)
+    # Kept: the opt-out, and today's anti-abuse counter (a keyed hash and a number, gone in 2 days);
+    # deleting the counter would let STOP/START floods reset the daily cap.
+    assert left == sorted([store.optout(h), store.daily_count(h, "2026-12-05")])
+    assert r.get(store.optout(h)) == "sms" and 0 < r.ttl(store.daily_count(h, "2026-12-05")) <= 2 * 86400
 
 
 def test_after_stop_no_path_sends(twilio: Twilio, call: Call, r, hl) -> None:

@@ -95,6 +95,7 @@
     if (buffer.length >= wanted) {
       const keys = buffer;
       buffer = "";
+      typed.textContent = "";
       line("pressed", "You pressed " + keys);
       step({ do: "press", keys: keys });
     }

@@ -1,0 +1,106 @@
+"""The operator dashboard in a real browser: the pages render under the CSP and the phone drives the hotline."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from conftest import make_app
+from hotline import stats
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery staple"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(r, clock, tmp_path, tts_cache):
+    """The app on a real HTTP server in a thread, over the test Redis; yields its base URL."""
+    # No PUBLIC_URL: the session cookie is not marked Secure, so the browser keeps it over plain http.
+    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="",
+                   TTS_CACHE_DIR=str(tmp_path / "tts"))
+    for _ in range(3):
+        stats.count("call.started", app.extensions["hotline"])
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture
+def page(server):
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium: `make test` installs it (the Makefile's `system` target)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        page.errors = []  # console errors and CSP violations
+        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        yield page
+        browser.close()
+
+
+def test_login_overview_menu_and_phone(server: str, page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server + "/operator/")
+    expect(page).to_have_url(server + "/operator/login")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(server + "/operator/")
+
+    bars = page.locator("svg.chart rect.bar")
+    expect(bars.first).to_be_attached()
+    heights = bars.evaluate_all("rects => rects.map(r => r.getBBox().height)")
+    assert any(h > 0 for h in heights), "the three calls of today are drawn"
+
+    page.click("nav >> text=Menu")
+    page.click(".langs >> text=English")
+    expect(page.locator("ul.tree")).to_contain_text("85 Dostyk Avenue")
+    page.click(".langs >> text=Русский")
+    expect(page.locator("ul.tree")).to_contain_text("проспект Достык, дом 85")
+
+    page.click("nav >> text=Phone")
+    transcript, status = page.locator("#transcript"), page.locator("#status")
+    expect(transcript).to_contain_text("For English, press 3.")
+    expect(status).to_have_text("Waiting for a key.")
+    kazakh = page.locator("#transcript audio").first.get_attribute("src")
+    assert kazakh.startswith("/audio/tts/") and page.request.get(server + kazakh).ok
+    for key, heard in (("3", "Main menu."), ("1", "Where and how to apply."), ("2", "85 Dostyk Avenue")):
+        page.click(f"button.key[data-key='{key}']")
+        expect(transcript).to_contain_text(heard)
+
+    shot = tmp_path / "phone.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 1000
+    assert not page.errors, page.errors
+
+
+def test_silence_and_a_new_call_in_the_browser(server: str, page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server + "/operator/login")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(server + "/operator/phone")
+    transcript = page.locator("#transcript")
+    expect(page.locator("#status")).to_have_text("Waiting for a key.")
+    page.click("#silence")
+    expect(transcript).to_contain_text("(silence)")
+    page.click("#new-call")
+    expect(transcript).not_to_contain_text("(silence)")
+    expect(page.locator("#status")).to_have_text("Waiting for a key.")
+    page.keyboard.press("3")
+    expect(transcript).to_contain_text("Main menu.")
+    assert not page.errors, page.errors
