@@ -242,6 +242,11 @@ class _Target:
 _ADDRESSES = _Target("intent", "addresses")
 
 
+def _is_lang_code(code: object) -> bool:
+    """A language code as config/hotline.yaml names them: two or three lowercase letters."""
+    return isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()
+
+
 class Vocabulary:
     """Keywords, cities and language hints, ready for matching.
 
@@ -258,8 +263,10 @@ class Vocabulary:
         symbols: Mapping[str, str],
         fillers: Iterable[str],
         word_langs: Mapping[str, frozenset[str]],
+        rule_words: Mapping[str, str] | None = None,
     ) -> None:
         self._phrases = dict(phrases)
+        self._rule_words = dict(rule_words or {})
         self._langs = dict(langs)
         self._symbols = dict(symbols)
         self._fillers = frozenset(fillers)
@@ -323,8 +330,8 @@ class Vocabulary:
             if not isinstance(per_lang, Mapping):
                 raise ValueError(f"keywords: intent {intent!r} needs a mapping of languages")
             for lang, words in per_lang.items():
-                if lang not in LANGUAGES:
-                    raise ValueError(f"keywords: intent {intent!r}: unknown language {lang!r}")
+                if not _is_lang_code(lang):
+                    raise ValueError(f"keywords: intent {intent!r}: {lang!r} is not a language code (kk, ru, en...)")
                 for word in _as_list(words, f"intents.{intent}.{lang}"):
                     add(word, _Target("intent", str(intent)), f"intents.{intent}.{lang}", lang)
 
@@ -340,11 +347,18 @@ class Vocabulary:
             fillers.update(norm.split())
 
         for lang, words in (data.get("language_hints") or {}).items():
-            if lang not in LANGUAGES:
-                raise ValueError(f"keywords: language_hints: unknown language {lang!r}")
+            if not _is_lang_code(lang):
+                raise ValueError(f"keywords: language_hints: {lang!r} is not a language code (kk, ru, en...)")
             for word in _as_list(words, f"language_hints.{lang}"):
                 for w in normalise(str(word)).split():
                     word_langs.setdefault(w, set()).add(lang)
+
+        rule_words: dict[str, str] = {}
+        for rule, words in (data.get("reminder_rules") or {}).items():
+            for word in _as_list(words, f"reminder_rules.{rule}"):
+                norm = normalise(str(word))
+                if rule_words.setdefault(norm, str(rule)) != rule:
+                    raise ValueError(f"keywords: reminder_rules.{rule}: {word!r} already names another rule")
 
         return cls(
             phrases,
@@ -352,7 +366,12 @@ class Vocabulary:
             symbols,
             fillers,
             {k: frozenset(v) for k, v in word_langs.items()},
+            rule_words,
         )
+
+    def rule_word(self, word: str) -> str | None:
+        """'APPEAL' -> 'appeal': which deadline rule a word after REMIND names (None: not a rule word)."""
+        return self._rule_words.get(normalise(word))
 
     # ---- introspection (for tests and `hotline check`) --------------------
 

@@ -105,8 +105,7 @@ class Conversation:
         pending = {"rule": rule, "start": start.isoformat(), "lang": self.lang}
         self.hl.redis.set(store.pending(self.h), json.dumps(pending), ex=PENDING_TTL)
         dates = ", ".join(P.short_date(self.content, self.lang, t.date()) for t in schedule.times)
-        key = "sms.remind_ask_appeal" if rule == "appeal" else "sms.remind_ask"
-        return self.t(key, deadline=deadline, dates=dates)
+        return self.t("sms.remind_ask", deadline=deadline, dates=dates)
 
     def on_yes(self) -> str:
         raw = self.hl.redis.get(store.pending(self.h))
@@ -131,10 +130,9 @@ class Conversation:
 def split_rule(vocabulary, argument: str) -> tuple[str, str]:
     """'APPEAL 3.12' -> ('appeal', '3.12'); a bare date means the filing deadline."""
     words = argument.split(maxsplit=1)
-    if words:
-        rule = vocabulary.rule_word(words[0]) if hasattr(vocabulary, "rule_word") else None
-        if rule:
-            return rule, words[1] if len(words) > 1 else ""
+    rule = vocabulary.rule_word(words[0]) if words else None
+    if rule:
+        return rule, words[1] if len(words) > 1 else ""
     return "filing", argument
 
 

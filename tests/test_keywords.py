@@ -480,7 +480,7 @@ def test_load_from_path(tmp_path: Path) -> None:
         {"intents": {"help": {"en": ["almaty"]}}, "cities": {"almaty": ["Almaty"]}},  # intent vs city
         {"intents": {True: {"en": ["yes"]}}},  # unquoted `yes:` in YAML
         {"intents": {"yes": {"en": [True]}}},  # unquoted yes as a word
-        {"intents": {"help": {"de": ["hilfe"]}}},  # unknown language
+        {"intents": {"help": {"German": ["hilfe"]}}},  # not a language code
         {"intents": {"help": {"en": "help"}}},  # a string, not a list
         {"intents": {"help": {"en": ["?"]}, "stop": {"en": ["?"]}}},  # symbol twice
         {"cities": {}},  # no intents
@@ -494,3 +494,15 @@ def test_bad_vocabulary_is_refused(data: dict) -> None:
 def test_same_word_in_two_languages_of_one_intent_is_fine_and_language_neutral() -> None:
     vocab = Vocabulary.from_dict({"intents": {"stop": {"ru": ["стоп"], "kk": ["стоп"]}}})
     assert vocab.match("стоп") == Match("stop", None, "", None)
+
+
+def test_a_fourth_language_needs_only_words() -> None:
+    """Adding a language is data: any language code from config/hotline.yaml may have keywords."""
+    vocab = Vocabulary.from_dict({"intents": {"help": {"ky": ["жардам"]}}})
+    assert vocab.match("Жардам!") == Match("help", "ky", "", None)
+
+
+def test_reminder_rule_words() -> None:
+    vocab = Vocabulary.load(Path(__file__).resolve().parent.parent / "config" / "keywords.yaml")
+    assert vocab.rule_word("APPEAL") == vocab.rule_word("шағым") == vocab.rule_word("ШАГЫМ") == "appeal"
+    assert vocab.rule_word("3.12") is None and vocab.rule_word("stop") is None

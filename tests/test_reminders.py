@@ -328,3 +328,14 @@ def test_operator_commands_mask_numbers(rest, redis_socket, tmp_path) -> None:
     bad = subprocess.run([sys.executable, "-m", "hotline.cli", "reminders", "due", "--until", "someday"],
                          env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "ISO time" in bad.stderr
+
+
+@pytest.mark.parametrize("body,deadline", [("REMIND APPEAL 1.12", "1 March"), ("НАПОМНИ ОТКАЗ 1.12", "1 марта"),
+                                           ("ЕСКЕРТУ ШАҒЫМ 1 желтоқсан", "1 наурыз")])
+def test_sms_opt_in_for_an_appeal(twilio: Twilio, r, hl, body: str, deadline: str) -> None:
+    (ask,) = twilio.sms(body)
+    assert deadline in ask
+    twilio.sms({"REMIND": "YES", "НАПОМНИ": "ДА", "ЕСКЕРТУ": "ИӘ"}[body.split()[0]])
+    sub = r.hgetall(store.subscriber(hl.vault.hash(CALLER)))
+    assert json.loads(sub["rule:appeal"])["deadline"] == "2027-03-01"
+    assert len(due_times(r, hl)) == 5
