@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, Call, Twilio, make_app
 from hotline.content import ContentError, load_content
 
 
@@ -105,7 +105,7 @@ def test_kazakh_without_kazakh_letters_is_flagged(tree: Path) -> None:
     assert any("looks Russian" in str(w) and "title.main" in str(w) for w in content.warnings)
 
 
-def test_a_fourth_language_is_only_files(tree: Path) -> None:
+def test_a_fourth_language_is_only_files(tree: Path, r, clock, tts_cache) -> None:
     """Kyrgyz as a fixture: a config entry and a prompts file, no code."""
     cfg = tree / "config" / "hotline.yaml"
     data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
@@ -127,3 +127,10 @@ def test_a_fourth_language_is_only_files(tree: Path) -> None:
     content = load_content(tree, date(2026, 12, 5))
     assert content.lang("ky").key == "4"
     assert "Кыргызча" in content.prompts["ky"]["language.choose"]
+    app = make_app(r, clock, tree, tts_cache, HOTLINE_CONTENT_DIR=str(tree))
+    call = Call(Twilio(app), r)
+    call.start()
+    assert "Кыргызча үчүн" in call.text
+    call.press("4")
+    assert "Main menu." in call.text
+    assert all(el.get("language") == "ru-RU" for el in call.root.iter("Say"))

@@ -1,0 +1,82 @@
+"""`hotline serve` with the embedded Redis: data kept across restarts, no server left behind."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psutil
+
+from conftest import ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_servers_for(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["name", "cmdline", "cwd"]):
+        try:
+            if "redis-server" in (p.info["name"] or "") and str(data_dir) in " ".join(p.info["cmdline"] or []) + (p.cwd() or ""):
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    return found
+
+
+def serve(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_URL"))}
+    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(ROOT), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "serve", "--port", str(port), "--workers", "2"],
+                            env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except OSError:
+            assert proc.poll() is None, proc.stdout.read()
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not come up")
+
+
+def post(port: int, path: str, **form: str) -> str:
+    data = urlencode(form).encode()
+    return urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", data=data, timeout=10).read().decode()
+
+
+def stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=30)
+    return out
+
+
+def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    port = free_port()
+    proc = serve(data_dir, port)
+    assert "<Gather" in post(port, "/voice", CallSid="CA1", From="+77011234567")
+    assert "<Message>" in post(port, "/sms", From="+77011234567", Body="СТОП")
+    assert redis_servers_for(data_dir), "the embedded Redis runs while the app runs"
+    log = stop(proc)
+    deadline = time.time() + 10
+    while redis_servers_for(data_dir) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not redis_servers_for(data_dir), "no orphaned Redis after the app stopped"
+    assert "7011234567" not in log
+    proc = serve(data_dir, port)
+    try:
+        assert "<Message>" not in post(port, "/sms", From="+77011234567", Body="HELP"), "the STOP survived a restart"
+    finally:
+        stop(proc)
