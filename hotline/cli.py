@@ -67,6 +67,8 @@ def _supervise(procs: list[subprocess.Popen], on_tick=None) -> None:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if on_tick:
+            on_tick()  # show what arrived since the last look before saying goodbye
 
 
 @main.command()
@@ -91,8 +93,8 @@ def run(host: str, port: int) -> None:
     click.echo(f"""
 The hotline is running at {base}  (Ctrl-C stops everything)
   Try a call in this terminal:   .venv/bin/hotline simulate --url {base}
-  Or post the first webhook:     curl -X POST {base}/voice -d CallSid=CAtest -d From=+77011234567
-  Text it:                       curl -X POST {base}/sms -d From=+77011234567 -d Body=HELP
+  Or post the first webhook:     curl -X POST {base}/voice -d CallSid=CAtest -d From=+77000000000
+  Text it:                       curl -X POST {base}/sms -d From=+77000000000 -d Body=HELP
   Operator dashboard:            {base}/operator  (set OPERATOR_PASSWORD first)
 Outgoing SMS are printed below (no Twilio credentials: they go to the local outbox).
 """)

