@@ -23,7 +23,7 @@ from . import prompts as P
 from .config import content_dir
 from .content import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem, load_content, prompt_texts
 from .segments import SmsSize, measure
-from .speech import AudioLibrary
+from .speech import AudioLibrary, fallback_voice
 from .voice import FIXED_PROMPTS, recording_slots
 from .yamlio import Located, YamlError, load
 
@@ -264,11 +264,12 @@ def check_sms(content: Content) -> tuple[list[Problem], Table]:
     """Every SMS template, in every language, at its longest, against sms.max_segments."""
     limit = content.settings.max_segments
     langs = list(content.settings.languages)
+    docs = {lang: _doc(content, f"prompts/{lang}.yaml") for lang in langs}
     problems, rows = [], []
     for key in sms_templates(content):
         cells = []
         for lang in langs:
-            doc = _doc(content, f"prompts/{lang}.yaml")
+            doc = docs[lang]
             try:
                 text, used = longest_sms(content, lang, key)
             except (KeyError, ValueError, IndexError) as exc:
@@ -330,7 +331,7 @@ def check_synthesis(content: Content, langs: list[str] | None = None) -> list[Pr
     for code, lang in content.settings.languages.items():
         if lang.speech != "play" or (langs and code not in langs):
             continue
-        spare = content.lang("ru")  # the voice speech.Speaker falls back to
+        spare = fallback_voice(content)
         fallback = (f"every prompt without a recording, and every date, would be read by the {spare.code} voice "
                     f"({spare.voice}) instead")
         if voices is None:

@@ -217,8 +217,13 @@ def load_content(root: Path, today: date | None = None) -> Content:
         raise ContentError(out.problems)
     version = hashlib.sha1(repr((sorted(prompts.items(), key=str), sorted(nodes.items(), key=str),
                                  sorted(offices.items(), key=str))).encode()).hexdigest()[:12]
-    return Content(root, settings, nodes, offices, prompts, policy, vocabulary, version,
-                   tuple(p for p in out.problems if p.severity == "warning"))
+    content = Content(root, settings, nodes, offices, prompts, policy, vocabulary, version,
+                      tuple(p for p in out.problems if p.severity == "warning"))
+    from .checker import check_sms  # the same measure `hotline check` prints: one rule, two places
+    too_long, _ = check_sms(content)
+    if too_long:
+        raise ContentError(out.problems + too_long)
+    return content
 
 
 def _get(doc: Located, out: _Collector, keys: tuple, kind: type | tuple, fix: str) -> Any:

@@ -43,7 +43,11 @@ class AudioLibrary:
     def __init__(self, audio_dir: Path) -> None:
         self.dir = Path(audio_dir)
         manifest = self.dir / "manifest.yaml"
-        data = yaml.safe_load(manifest.read_text(encoding="utf-8")) if manifest.exists() else None
+        try:
+            data = yaml.safe_load(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
+            data = None  # `hotline check` reports where; meanwhile no recording can be trusted
+        self.broken = not isinstance(data, dict)
         self.manifest: dict[str, dict[str, dict]] = data if isinstance(data, dict) else {}
         self.files: dict[tuple[str, str], Path] = {}
         for path in sorted(self.dir.glob("*/*")):
@@ -63,7 +67,7 @@ class AudioLibrary:
 
     def usable(self, lang: str, key: str | None, text: str) -> Path | None:
         """The recording to play for this text, if one fits it (a stale one never does)."""
-        if key is None:
+        if key is None or self.broken:  # unknown text: speak the current prompt instead
             return None
         return self.files.get((lang, key)) if self.status(lang, key, text) in ("recorded", "draft", "unverified") else None
 
@@ -143,6 +147,16 @@ class Synthesiser:
                 return False
 
 
+def fallback_voice(content: Content) -> Language:
+    """Last resort when synthesis fails: the default language's Twilio voice, else any Twilio voice.
+
+    Better than silence; `hotline check` makes this an error so operators fix it first.
+    """
+    langs = content.settings.languages
+    default = langs[content.settings.default_language]
+    return default if default.speech == "say" else next(l for l in langs.values() if l.speech == "say")
+
+
 class Speaker:
     """Adds utterances to TwiML in one language, picking the source for each."""
 
@@ -167,8 +181,9 @@ class Speaker:
                 if name:
                     parent.play(f"{self.base}/tts/{name}")
                     continue
-                log.error("no recording and no synthesis for a %s prompt: reading it with the fallback voice", lang.code)
-                fallback = self.content.lang("ru")
+                fallback = fallback_voice(self.content)
+                log.error("no recording and no synthesis for a %s prompt: reading it with the %s voice",
+                          lang.code, fallback.code)
                 parent.say(u.text, voice=fallback.voice, language=fallback.say_language)
                 continue
             if u.slow:  # addresses and numbers: slower, for bad lines and note-taking

@@ -117,7 +117,7 @@ def test_a_fourth_language_is_only_files(tree: Path, r, clock, tts_cache) -> Non
     for office in odata["offices"].values():
         for field in ("city", "address", "short", "note"):
             if field in office:
-                office[field]["ky"] = office[field]["ru"]
+                office[field]["ky"] = office[field]["en"]
     offices.write_text(yaml.safe_dump(odata, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError) as info:
         load_content(tree, date(2026, 12, 5))
@@ -134,3 +134,21 @@ def test_a_fourth_language_is_only_files(tree: Path, r, clock, tts_cache) -> Non
     call.press("4")
     assert "Main menu." in call.text
     assert all(el.get("language") == "ru-RU" for el in call.root.iter("Say"))
+
+
+def test_the_loader_refuses_an_sms_template_over_the_segment_limit(tree: Path) -> None:
+    ru = tree / "prompts" / "ru.yaml"
+    edit(ru, 'sms.filed: "Принято: напоминаний о подаче больше не будет."',
+         'sms.filed: "Принято: напоминаний о подаче заявления больше не будет, спасибо, что сообщили нам об этом '
+         'сегодня, желаем вам удачи во всём, и помните: вы можете снова написать нам в любое время дня."')
+    found = problems(tree)
+    line = line_of(ru, "sms.filed:")
+    assert any(f"prompts/ru.yaml:{line}" in p and "'sms.filed'" in p and "3 segments" in p for p in found), found
+
+
+def test_a_broken_audio_manifest_means_no_recording_is_trusted(tree: Path) -> None:
+    from hotline.speech import AudioLibrary
+    (tree / "audio" / "en" / "welcome.wav").write_bytes(b"RIFF")
+    assert AudioLibrary(tree / "audio").usable("en", "welcome", "Hello.") is not None  # unverified: played
+    (tree / "audio" / "manifest.yaml").write_text("en: [unclosed\n", encoding="utf-8")
+    assert AudioLibrary(tree / "audio").usable("en", "welcome", "Hello.") is None
