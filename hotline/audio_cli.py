@@ -7,6 +7,7 @@ never a recording that says something else.
 from __future__ import annotations
 
 import difflib
+import itertools
 import os
 import shutil
 import subprocess
@@ -47,10 +48,13 @@ def _languages(content: Content, code: str | None) -> list[Language]:
 
 
 def _write_manifest(audio_dir: Path, manifest: dict) -> None:
-    """Replace audio/manifest.yaml in one step, so a running hotline never reads half a file."""
+    """Replace audio/manifest.yaml in one step (a running hotline never reads half a file), keeping its header."""
+    path = audio_dir / MANIFEST
+    old = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    header = "".join(itertools.takewhile(lambda line: line.startswith("#"), old))
     tmp = audio_dir / f".{MANIFEST}.tmp"
-    tmp.write_text(yaml.safe_dump(manifest, allow_unicode=True, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, audio_dir / MANIFEST)
+    tmp.write_text(header + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _partial(audio_dir: Path, lang: str, slot: str) -> Path:

@@ -15,6 +15,7 @@ from hotline.audio_cli import audio_group
 from hotline.content import load_content
 from hotline.speech import text_sha
 from hotline.voice import recording_slots
+from test_checker import set_prompt
 from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
 
 TODAY = date(2026, 12, 5)
@@ -26,6 +27,10 @@ def audio(tree: Path, *args: str):
 
 def manifest(tree: Path) -> dict:
     return yaml.safe_load((tree / "audio" / "manifest.yaml").read_text(encoding="utf-8"))
+
+
+def recordings(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
 def studio_wav(path: Path, rate: int = 44100, channels: int = 2, seconds: float = 0.3) -> None:
@@ -82,7 +87,8 @@ def test_draft_synthesises_every_missing_kazakh_slot_once(tree: Path) -> None:
         assert entries[slot] == {"file": f"{slot}.wav", "text_sha": text_sha(text), "draft": True}
         assert wav_format(tree / "audio" / "kk" / f"{slot}.wav") == (8000, 1, 16)
     assert set(manifest(tree)) == {"kk"}, "Twilio speaks ru and en: no robot drafts over Polly"
-    assert list((tree / "audio" / "ru").iterdir()) == []
+    assert (tree / "audio" / "manifest.yaml").read_text(encoding="utf-8").startswith("# Written by"), "header kept"
+    assert recordings(tree / "audio" / "ru") == []
     assert "kk: 0 draft(s) made." in audio(tree, "draft").output
     assert status_rows(audio(tree, "status", "--lang", "kk").output)["office.almaty"][0] == "draft"
 
@@ -90,14 +96,14 @@ def test_draft_synthesises_every_missing_kazakh_slot_once(tree: Path) -> None:
 def test_draft_refuses_a_language_twilio_speaks(tree: Path) -> None:
     result = audio(tree, "draft", "--lang", "ru")
     assert result.exit_code == 1 and "spoken by Twilio's voice (Polly.Tatyana)" in result.output
-    assert not (tree / "audio" / "manifest.yaml").exists()
+    assert manifest(tree) == {} and recordings(tree / "audio" / "ru") == []
 
 
 def test_draft_with_a_broken_voice_changes_nothing(tree: Path) -> None:
     edit(tree / "config" / "hotline.yaml", "tts_voice: kk", "tts_voice: bogus")
     result = audio(tree, "draft")
     assert result.exit_code == 1 and "tts_voice 'bogus'" in result.output
-    assert not (tree / "audio" / "manifest.yaml").exists()
+    assert manifest(tree) == {} and recordings(tree / "audio" / "kk") == []
 
 
 def test_import_converts_for_the_phone_and_skips_unknown_names(tree: Path, tmp_path: Path) -> None:
@@ -109,7 +115,7 @@ def test_import_converts_for_the_phone_and_skips_unknown_names(tree: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert "skipped office.almati.wav: no prompt is called 'office.almati'. Did you mean 'office.almaty.wav'?" in result.output
     assert "skipped notes.txt" in result.output
-    assert sorted(p.name for p in (tree / "audio" / "kk").iterdir()) == ["office.almaty.wav"]
+    assert recordings(tree / "audio" / "kk") == ["office.almaty.wav"]
     assert wav_format(tree / "audio" / "kk" / "office.almaty.wav") == (8000, 1, 16)
     text = recording_slots(load_content(tree, TODAY), "kk")["office.almaty"]
     assert manifest(tree) == {"kk": {"office.almaty": {"file": "office.almaty.wav", "text_sha": text_sha(text),
@@ -143,7 +149,7 @@ def test_an_imported_recording_is_played_until_its_text_changes(tree: Path, tmp_
     served = twilio.client.get("/audio/kk/office.almaty.wav")
     assert served.status_code == 200 and served.mimetype == "audio/wav" and served.data[:4] == b"RIFF"
 
-    edit(tree / "prompts" / "kk.yaml", 'office.again: "Тағы да: {address}."', 'office.again: "Қайталаймын: {address}."')
+    set_prompt(tree / "prompts" / "kk.yaml", "office.again", "Қайталаймын: {address}.")
     status = audio(tree, "status", "--lang", "kk")
     assert status_rows(status.output)["office.almaty"][0] == "stale" and "audio/kk/office.almaty.wav" in status.output
     call = almaty_in_kazakh("CA" + "2" * 32)
@@ -155,9 +161,9 @@ def test_draft_never_overwrites_a_stale_human_recording(tree: Path, tmp_path: Pa
     studio_wav(tmp_path / "studio" / "welcome.wav")
     assert audio(tree, "import", str(tmp_path / "studio"), "--lang", "kk").exit_code == 0
     recorded = (tree / "audio" / "kk" / "welcome.wav").read_bytes()
-    edit(tree / "prompts" / "kk.yaml", "welcome: Сәлеметсіз бе.", "welcome: Сәлем.")
+    set_prompt(tree / "prompts" / "kk.yaml", "welcome", "Сәлем. Бұл тегін ақпарат.")
     result = audio(tree, "draft", "--lang", "kk")
     assert result.exit_code == 0, result.output
-    assert "kept welcome.wav: it was recorded for an older text. Record it again saying \"Сәлем. Бұл" in result.output
+    assert "kept welcome.wav: it was recorded for an older text. Record it again saying \"Сәлем. Бұл тегін ақпарат.\"" in result.output
     assert (tree / "audio" / "kk" / "welcome.wav").read_bytes() == recorded
     assert manifest(tree)["kk"]["welcome"]["draft"] is False
