@@ -6,7 +6,7 @@ process can answer any step; Redis holds the call's language and the caller's me
 from __future__ import annotations
 
 import logging
-from datetime import date
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import redis
@@ -18,6 +18,7 @@ from . import prompts as P
 from . import reminders, sender, stats, store
 from .content import Content, Language, Node
 from .dates import DateError, parse_keypad
+from .optout import forget
 from .runtime import Hotline
 from .speech import Utterance
 from .webhooks import twilio_signed
@@ -136,6 +137,7 @@ def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Uttera
     for i, rule in enumerate(REMINDER_RULES, start=1):
         lines.append(t(f"reminders.option.{rule}", key=str(i)))
     lines.append(t("reminders.option.filed", key=str(len(REMINDER_RULES) + 1)))
+    lines.append(t("reminders.option.delete", key=str(len(REMINDER_RULES) + 2)))
     return [Utterance(" ".join(lines), "menu.reminders"), Utterance(t("footer.menu"), "footer.menu")]
 
 
@@ -288,6 +290,8 @@ def press(call: Call, node: Node, part: int, digits: str) -> VoiceResponse:
             return reminder_step(call, "date", 0, [], rule=REMINDER_RULES[choice - 1])
         if choice == len(REMINDER_RULES) + 1:
             return reminder_filed(call)
+        if choice == len(REMINDER_RULES) + 2:
+            return reminder_delete(call)
     return render(call, node.id, part, [call.u("error.wrong_key")])
 
 
@@ -298,7 +302,10 @@ def send_node_sms(call: Call, node: Node) -> Utterance:
         body = P.text(c, lang, "sms.office", **P.office_values(c, lang, node.office))
     else:
         body = P.text(c, lang, node.sms)
-    result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}")
+    try:
+        result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}")
+    except redis.RedisError:  # Redis went away mid-send (the outbox, the cap's refund)
+        return call.u("sms.not_sent")
     if result.ok:
         return call.u("sms.sent")
     return call.u("sms.blocked" if result.reason == "opted_out" else "sms.not_sent")
@@ -331,7 +338,7 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
             return reminder_step(call, "date", 0, [call.u(f"date.error.{_date_reason(exc)}")], rule=rule)
         return reminder_confirm(call, rule, start, [])
     if stage == "confirm":
-        start = _date_arg(request.args.get("d", ""))
+        start = _date_arg(request.args.get("d", ""), call.hl.now().astimezone(call.content.policy.tz).date())
         if start is None:
             return reminder_step(call, "date", 0, [], rule=rule)
         if digits is None or digits == keys.repeat:
@@ -362,13 +369,23 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
 
 
 def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
-    """Store consent and the schedule, then confirm by SMS (which says how to stop)."""
+    """Store consent and the schedule, then confirm by SMS (which says how to stop).
+
+    The deadline may have passed since the date was read back (a call across midnight): then say
+    so, as the read-back would now, rather than confirm reminders that will never come.
+    """
+    policy = call.content.policy
+    if dl.deadline_end(policy.rules[rule], start, policy) <= call.hl.now() or not reminders.plan(call.hl, rule, start).times:
+        return reminder_confirm(call, rule, start, [])
     try:
         reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
     except (redis.RedisError, reminders.NotAllowed) as exc:
         log.warning("voice opt-in not stored: %s", type(exc).__name__)
         return render(call, "reminders", notices=[call.u("error.try_later")])
-    sender.send(call.hl, call.caller, call.t("sms.remind_confirmed"), purpose="reminders.confirmed")
+    try:
+        sender.send(call.hl, call.caller, call.t("sms.remind_confirmed"), purpose="reminders.confirmed")
+    except redis.RedisError:
+        pass  # the reminders are stored: the confirmation SMS is a courtesy, and they say how to stop
     return render(call, "main", notices=[call.u("reminders.confirmed")])
 
 
@@ -380,13 +397,26 @@ def reminder_filed(call: Call) -> VoiceResponse:
     return render(call, "main", notices=[call.u("reminders.filed_done")])
 
 
+def reminder_delete(call: Call) -> VoiceResponse:
+    """'Delete my data' by phone: the same as the SMS keyword (reminders, language memory, consents)."""
+    try:
+        forget(call.hl, call.hl.vault.hash(call.caller))
+    except redis.RedisError:
+        return render(call, "reminders", notices=[call.u("error.try_later")])
+    stats.count("person.deleted", call.hl)
+    return render(call, "main", notices=[call.u("reminders.deleted")])
+
+
 def _date_reason(exc: DateError) -> str:
     return exc.reason if exc.reason in ("impossible", "future") else "unreadable"
 
 
-def _date_arg(value: str) -> date | None:
+def _date_arg(value: str, today: date) -> date | None:
+    """The start date a confirm URL carries, if a caller could have keyed it: DDMM dates are past,
+    within a year (29 February: four). Anything else goes back to date entry, never into date maths."""
     try:
-        return date.fromisoformat(value)
+        start = date.fromisoformat(value)
+        return start if today - timedelta(days=5 * 366) <= start <= today else None
     except ValueError:
         return None
 
@@ -423,6 +453,7 @@ def voice_error(exc: Exception) -> Response:
 FIXED_PROMPTS = ("welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
                  "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
                  "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
+                 "reminders.deleted",
                  "date.error.impossible", "date.error.future", "date.error.unreadable")
 
 

@@ -339,3 +339,15 @@ def test_sms_opt_in_for_an_appeal(twilio: Twilio, r, hl, body: str, deadline: st
     sub = r.hgetall(store.subscriber(hl.vault.hash(CALLER)))
     assert json.loads(sub["rule:appeal"])["deadline"] == "2027-03-01"
     assert len(due_times(r, hl)) == 5
+
+
+def test_delete_my_data_by_phone(twilio: Twilio, call: Call, r, hl) -> None:
+    twilio.sms("REMIND 3.12")
+    twilio.sms("YES")
+    call.start()
+    call.press("7")
+    call.press("6")
+    assert P.text(hl.content, "en", "reminders.deleted") in call.text
+    h = hl.vault.hash(CALLER)
+    assert not due_times(r, hl) and not r.exists(store.subscriber(h)) and not r.exists(store.caller(h))
+    assert not r.exists(store.optout(h)), "deleting data is not an opt-out"
