@@ -11,6 +11,7 @@ from typing import Any
 
 from babel import Locale
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from .content import PERIOD_RULES, Content
 
@@ -23,9 +24,9 @@ class _Values(dict):
 
 
 def plural(content: Content, lang: str, forms: dict[str, str], n: int) -> str:
-    """Pick the plural form of `n` by the language's CLDR rules (Babel)."""
-    tag = Locale.parse(content.lang(lang).locale).plural_form(n)
-    return forms.get(tag, forms["other"]).format(n=n)
+    """Pick the plural form of `n` by the language's CLDR rules, and write `n` as the locale does (Babel)."""
+    locale = Locale.parse(content.lang(lang).locale)
+    return forms.get(locale.plural_form(n), forms["other"]).format(n=format_decimal(n, locale=locale))
 
 
 def period(content: Content, lang: str, rule_id: str) -> str:
