@@ -163,12 +163,19 @@ def _parse(buf: bytearray) -> tuple[int, int, bool] | None:
     return (status, total, close) if len(buf) >= total else None
 
 
-def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, start_at: float, warm: float,
-            duration: float, period: float, bare: bool, proc_index: int, seed: int) -> None:
-    rnd = random.Random(seed)
+def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, warm: float,
+            duration: float, period: float, bare: bool, proc_index: int, run_id: int, prebuild: int) -> None:
+    rnd = random.Random(run_id * 100 + proc_index)
     sel = selectors.DefaultSelector()
-    numbers = (f"+77{proc_index + 1:01d}{i:08d}" for i in itertools.count(rnd.randrange(10**6) * 100))
+    # Every call of the whole benchmark has its own number: a number seen before would be a returning
+    # caller (straight to the main menu) and would count against that number's daily SMS cap.
+    numbers = (f"+77{run_id % 100:02d}{proc_index % 10}{i:06d}" for i in itertools.count())
     callers = [Caller(i, routes[i % len(routes)], numbers) for i in range(n)]
+    # Calls are signed and built before the clock starts, so the measured loop only moves bytes.
+    pools = {id(r): [build_call(f"{host}:{port}", r, next(numbers), bare) for _ in range(prebuild // len(routes) + 1)]
+             for r in routes}
+    conn.send("ready")
+    start_at = conn.recv()
     lat: list[list[float]] = [[] for _ in range(max(len(r.steps) for r in routes))]
     errors: dict[str, int] = {}
     done = 0
@@ -179,7 +186,8 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
         errors[kind] = errors.get(kind, 0) + 1
 
     def new_call(c: Caller, first_step: int = 0) -> None:
-        c.reqs = build_call(f"{host}:{port}", c.route, next(numbers), bare)
+        pool = pools[id(c.route)]
+        c.reqs = pool.pop() if pool else build_call(f"{host}:{port}", c.route, next(numbers), bare)
         c.step = first_step
 
     def send(c: Caller, due: float) -> None:
@@ -293,27 +301,70 @@ class Result:
     errors: dict[str, int]
     gen_cpu_s: float
     per_step_p50_ms: list[float]
+    cpu_s: dict[str, float] = field(default_factory=dict)
 
     def row(self) -> dict:
         return self.__dict__
 
 
+_runs = itertools.count(1)
+
+
 def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: float = 2.0, duration: float = 8.0,
-        period: float = 10.0, procs: int = 1, bare: bool = False, seed: int = 1) -> Result:
+        period: float = 10.0, procs: int = 1, bare: bool = False, expect_rps: float = 2000,
+        watch: dict[str, list[int]] | None = None) -> Result:
     """Play `n` callers (closed loop) or `n` calls sending every `period` s (open loop) for warm+duration s."""
+    from .common import percentile
     u = urlsplit(base)
     procs = max(1, min(procs, n))
+    run_id = next(_runs)
     ctx = mp.get_context("fork")
-    start_at = time.perf_counter() + 0.3
+    steps_per_call = len(routes[0].steps)
+    if mode == "closed":
+        prebuild = int(expect_rps * (warm + duration) / steps_per_call / procs) + n // procs + 1
+    else:
+        prebuild = int(n / procs * ((warm + duration) / period / steps_per_call + 1)) + 1
     pipes, workers = [], []
     share = [n // procs + (1 if i < n % procs else 0) for i in range(procs)]
     for i in range(procs):
-        parent, child = ctx.Pipe(duplex=False)
-        w = ctx.Process(target=_worker, args=(child, mode, u.hostname, u.port, routes, share[i], start_at, warm,
-                                              duration, period, bare, i, seed * 1000 + i), daemon=True)
+        parent, child = ctx.Pipe()
+        w = ctx.Process(target=_worker, args=(child, mode, u.hostname, u.port, routes, share[i], warm, duration,
+                                              period, bare, i, run_id, prebuild), daemon=True)
         w.start()
         pipes.append(parent)
         workers.append(w)
+    for p in pipes:
+        if not p.poll(120) or p.recv() != "ready":
+            raise RuntimeError("load generator process did not get ready")
+    start_at = time.perf_counter() + 0.2
+    for p in pipes:
+        p.send(start_at)
+    cpu: dict[str, float] = {}
+    if watch:  # CPU seconds each watched group of processes used during the measured window
+        import threading
+        from .common import cpu_seconds
+
+        def sample() -> dict[str, float]:
+            out = {}
+            for name, pids in watch.items():
+                total = 0.0
+                for pid in pids:
+                    try:
+                        total += cpu_seconds(pid)
+                    except OSError:
+                        pass
+                out[name] = total
+            return out
+
+        def watcher() -> None:
+            time.sleep(max(0.0, start_at + warm - time.perf_counter()))
+            before = sample()
+            time.sleep(max(0.0, start_at + warm + duration - time.perf_counter()))
+            after = sample()
+            cpu.update({k: after[k] - before[k] for k in after})
+
+        th = threading.Thread(target=watcher, daemon=True)
+        th.start()
     results = []
     for p, w in zip(pipes, workers):
         if p.poll(warm + duration + 60):
@@ -328,8 +379,9 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
     for r in results:
         for k, v in r["errors"].items():
             errors[k] = errors.get(k, 0) + v
-    from .common import percentile
     done = sum(r["done"] for r in results)
+    if watch:
+        th.join(5)
     return Result(mode, n, duration, done, done / duration, percentile(all_lat, 50) * 1000,
                   percentile(all_lat, 99) * 1000, (all_lat[-1] if all_lat else float("nan")) * 1000, errors,
-                  sum(r["cpu"] for r in results), [percentile(s, 50) * 1000 for s in per_step])
+                  sum(r["cpu"] for r in results), [percentile(s, 50) * 1000 for s in per_step], cpu)

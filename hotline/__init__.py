@@ -49,6 +49,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock)
     app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder,
                                         Synthesiser(Path(cfg.get("TTS_CACHE_DIR") or data_dir / "tts"), client), clock)
+    if int(cfg.get("PROXY_HOPS") or 0):  # behind N trusted proxies: real client address and scheme
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(cfg["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.register_blueprint(voice_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(audio_bp)

@@ -9,7 +9,7 @@ from typing import Any
 ENV_KEYS = (
     "HOTLINE_ENV", "REDIS_URL", "HOTLINE_DATA_DIR", "HOTLINE_SECRET_KEY", "HOTLINE_CONTENT_DIR",
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
-    "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH",
+    "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH", "PROXY_HOPS",
 )
 
 
@@ -29,6 +29,7 @@ def defaults() -> dict[str, Any]:
         "AUDIO_BASE_URL": "",
         "OPERATOR_PASSWORD": "",
         "OPERATOR_PASSWORD_HASH": "",
+        "PROXY_HOPS": 0,  # how many trusted proxies add X-Forwarded-For (1 on most Procfile platforms)
         "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio webhooks are a few KB; anything larger is refused (413)
         "CONTENT_RELOAD_SECONDS": 2.0,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -55,6 +55,9 @@ def _setup(state: BlueprintSetupState) -> None:
                                                   app.config.get("OPERATOR_PASSWORD", ""))
     for cfg in (app.config, app.extensions["hotline"].config):
         cfg["OPERATOR_PASSWORD"] = ""
+    # Only dashboard requests (which record activity) rewrite the session cookie: a static file or an
+    # audio response finishing late must not put back an older session (a lost call, or a logout).
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     if str(app.config.get("PUBLIC_URL", "")).startswith("https://"):
         app.config["SESSION_COOKIE_SECURE"] = True  # served over TLS: never send the session in clear
 
@@ -64,7 +67,7 @@ def password_hash(given_hash: str, plaintext: str) -> str | None:
     if not given_hash:
         return generate_password_hash(plaintext) if plaintext else None
     try:
-        usable = given_hash.count("$") >= 2 and not check_password_hash(given_hash, "")
+        usable = given_hash.count("$") >= 2 and not check_password_hash(given_hash, "")  # never an empty password
     except ValueError:  # an unknown hash method
         usable = False
     if not usable:
@@ -76,7 +79,7 @@ def password_hash(given_hash: str, plaintext: str) -> str | None:
 def lock_key(ip: str) -> str:
     """Per client IP, keyed-hashed so Redis never holds operators' addresses."""
     digest = hmac.new(str(current_app.secret_key).encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"hl:oplock:{{{digest}}}"
+    return store.operator_lock(digest)
 
 
 def take_attempt(r: redis.Redis, key: str) -> int:
@@ -382,8 +385,7 @@ def play_text(url: str) -> str:
     name = url.rsplit("/", 1)[-1]
     if "/tts/" not in url:
         return f"(recording {name})"
-    spec = _hl().redis.get(store.TTS_TEXT + name)
-    return spec.split("|", 2)[2] if spec else "(synthesised speech; its text is no longer in Redis)"
+    return _hl().synth.text_of(name) or "(synthesised speech made on another server)"
 
 
 def read_turn(root: ET.Element) -> Turn:
@@ -423,7 +425,9 @@ def phone() -> ResponseReturnValue:
 @operator_bp.post("/phone/step")
 def phone_step() -> ResponseReturnValue:
     """One step of the browser's call: new call, key presses, or silence. The server keeps the call's URLs."""
-    data = request.get_json(silent=True) or {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        abort(400, "send a JSON object")
     state = dict(session.get("phone") or {})
     what = data.get("do")
     digits: str | None = None

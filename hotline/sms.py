@@ -15,7 +15,7 @@ from . import reminders, sender, stats, store
 from .dates import DateError, parse_text
 from .keywords import Match, normalise as normalise_words
 from .optout import forget, opt_in, opt_out, opt_out_hash
-from .privacy import mask, normalise
+from .privacy import calling_code, mask, normalise
 from .runtime import Hotline
 from .webhooks import twilio_signed
 
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 sms_bp = Blueprint("sms", __name__, url_prefix="/sms")
 PENDING_TTL = 86400
 MAX_BODY = 1600
+# What must be stored to be true: while Redis is down these are answered "try again shortly".
+STORED_INTENTS = frozenset({"stop", "start", "yes", "remind", "filed", "delete"})
 STATUSES = {"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled",
             "scheduled", "receiving", "received"}
 
@@ -150,27 +152,36 @@ def inbound() -> Response:
         if intent == "stop":
             opt_out(hl, number, "sms")
             gate = sender.permit(hl, number, "sms.stop", ignore_optout=True)
-            return _reply(conv.t("sms.stop") if gate.ok else None)
-        if intent == "start":
+        elif intent == "start":
             opt_in(hl, number)
             gate = sender.permit(hl, number, "sms.start")
-            return _reply(conv.t("sms.start") if gate.ok else None)
-        gate = sender.permit(hl, number, f"sms.{intent or 'help'}")
+        else:
+            gate = sender.permit(hl, number, f"sms.{intent or 'help'}")
+        if gate.reason == "store_unavailable":
+            return _store_down(hl, number, body)
         if not gate.ok:
             return _reply(None)  # opted out, capped, or not allowed: silence is the promise here
+        if intent in ("stop", "start"):
+            return _reply(conv.t(f"sms.{intent}"))
         text = conv.answer()
         stats.count("sms.sent", hl)
         return _reply(text)
     except redis.RedisError:
-        log.warning("SMS from %s not handled: Redis unavailable", mask(number))
-        return _store_down(hl, body)
+        return _store_down(hl, number, body)
 
 
-def _store_down(hl: Hotline, body: str) -> Response:
-    """Redis is down: we cannot check or record STOP, so we answer only a STOP, asking to retry."""
+def _store_down(hl: Hotline, number: str, body: str) -> Response:
+    """Redis is down: what must be stored (STOP, YES, ...) is answered "try again shortly", never
+    pretended; anything else stays silent, because we cannot check that the person has not said STOP.
+
+    The daily cap cannot be counted either, so the country allow-list is the only limit left.
+    """
+    log.warning("SMS from %s not handled: Redis unavailable", mask(number))
     content = hl.content
     match = content.vocabulary.match(body)
-    if not (match and match.intent == "stop"):
+    if not (match and match.intent in STORED_INTENTS):
+        return _reply(None)
+    if calling_code(number) not in content.settings.allowed_calling_codes:
         return _reply(None)
     lang = match.lang or content.vocabulary.guess_language(body)
     lang = lang if lang in content.prompts else content.settings.default_language

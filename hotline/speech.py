@@ -95,13 +95,13 @@ class Synthesiser:
         machine behind the same URL can make the file again).
         """
         name = self.name(text, voice, slow)
-        if (self.dir / name).exists():
-            return name
-        if self.store is not None:
+        if self.store is not None:  # refreshed on every use, so the text never expires while in use
             try:
                 self.store.set(f"hl:tts:{name}", f"{voice}|{int(slow)}|{text}", ex=86400 * 30)
             except Exception:  # noqa: BLE001 - the local file is enough on one machine
                 pass
+        if (self.dir / name).exists():
+            return name
         return name if self._render(name, text, voice, slow) else None
 
     def text_of(self, name: str) -> str | None:

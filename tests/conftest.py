@@ -210,3 +210,117 @@ def call(twilio: Twilio, r: redis.Redis) -> Call:
 def outbox(r: redis.Redis) -> list[dict]:
     import json
     return [json.loads(x) for x in r.lrange("hl:outbox", 0, -1)]
+
+
+# ---- session-wide checks: no phone number in any log line; soak tests only on request ----------
+
+import logging  # noqa: E402 - this block is self-contained
+import re  # noqa: E402
+
+from hotline.privacy import MaskingFilter, mask  # noqa: E402
+
+# A full number as our code could write it: +CC and 10-15 digits, a bare Kazakh/Russian 7XXXXXXXXXX
+# or 8XXXXXXXXXX, the 10-digit national part 7XXXXXXXXX, or +7 with spaces, dashes and brackets.
+FULL_NUMBER = re.compile(r"(?<![\w+])(?:\+\d{10,15}|[78]\d{10}|7\d{9})(?!\w)"
+                         r"|\+7[\s(-]*\d{3}[\s)-]*\d{3}[\s-]*\d{2}[\s-]*\d{2}(?!\d)")
+
+
+def full_numbers(text: str) -> list[str]:
+    return FULL_NUMBER.findall(text)
+
+
+def masked(text: str) -> str:
+    """Safe to print: every full number masked by our own rule."""
+    return FULL_NUMBER.sub(lambda m: mask(m.group(0)), text)
+
+
+class SessionLog(logging.Handler):
+    """Every log record of the test run, twice: as the app's code wrote it (before any filter) and
+    as a real handler would write it (after privacy.MaskingFilter).
+
+    The raw copy proves our code masks numbers itself; the written copy proves the filter catches
+    the rest (tracebacks included). Installed first on the root logger, so no other handler's
+    masking filter has rewritten a record before we see it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.addFilter(MaskingFilter())
+        self.raw: list[tuple[int, str, str]] = []      # (level, logger, message + exception text)
+        self.written: list[str] = []
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_session_log_seen", False):  # propagated here from a logger we also watch
+            return False
+        record._session_log_seen = True
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        self.raw.append((record.levelno, record.name, text))
+        return bool(super().handle(record))  # filters (masking), then emit
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.written.append(self.format(record))
+
+    def mark(self) -> int:
+        return len(self.raw)
+
+    def since(self, mark: int) -> list[tuple[int, str, str]]:
+        return self.raw[mark:]
+
+    def forget(self, mark: int) -> None:
+        """Drop what a test logged on purpose (a canary number) so the session check ignores it."""
+        del self.raw[mark:]
+        del self.written[mark:]
+
+
+SESSION_LOG = SessionLog()
+SUMMARY: list[str] = []  # lines tests want in the final report (inputs tried, measured latencies)
+WATCHED_LOGGERS = ("", "werkzeug", "gunicorn.error", "gunicorn.access")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-soak", action="store_true", default=False,
+                     help="run the soak tests (long; `make soak`)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with --run-soak (make soak)")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for name in WATCHED_LOGGERS:
+        logging.getLogger(name).handlers.insert(0, SESSION_LOG)
+    logging.getLogger().setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run if any log line of any test held a full phone number (printed masked)."""
+    raw = [f"{logging.getLevelName(level)} {name}: {text}" for level, name, text in SESSION_LOG.raw
+           if full_numbers(text)]
+    written = [line for line in SESSION_LOG.written if full_numbers(line)]
+    if not raw and not written:
+        return
+    session.exitstatus = 1
+    out = session.config.pluginmanager.get_plugin("terminalreporter")
+    write = out.write_line if out else print
+    write(f"FAILED: {len(raw)} log record(s) held a full phone number before masking, "
+          f"{len(written)} after the masking filter (shown masked):")
+    for line in (raw + written)[:20]:
+        write("  " + masked(line)[:300])
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for line in SUMMARY:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def session_log() -> SessionLog:
+    return SESSION_LOG

@@ -35,7 +35,8 @@ def server(r, clock, tmp_path, tts_cache):
 
 
 @pytest.fixture
-def page(server):
+def browser(server):
+    """A Chromium page, and the console errors and CSP violations it reports."""
     if not CHROMIUM.exists():
         pytest.skip("needs /usr/bin/chromium: `make test` installs it (the Makefile's `system` target)")
     from playwright.sync_api import sync_playwright
@@ -44,16 +45,17 @@ def page(server):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         page = browser.new_page()
         page.set_default_timeout(15_000)
-        page.errors = []  # console errors and CSP violations
-        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        yield page
+        errors: list[str] = []
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page, errors
         browser.close()
 
 
-def test_login_overview_menu_and_phone(server: str, page, tmp_path: Path) -> None:
+def test_login_overview_menu_and_phone(server: str, browser, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
+    page, errors = browser
     page.goto(server + "/operator/")
     expect(page).to_have_url(server + "/operator/login")
     page.fill("#password", PASSWORD)
@@ -84,12 +86,13 @@ def test_login_overview_menu_and_phone(server: str, page, tmp_path: Path) -> Non
     shot = tmp_path / "phone.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 1000
-    assert not page.errors, page.errors
+    assert not errors, errors
 
 
-def test_silence_and_a_new_call_in_the_browser(server: str, page) -> None:
+def test_silence_and_a_new_call_in_the_browser(server: str, browser) -> None:
     from playwright.sync_api import expect
 
+    page, errors = browser
     page.goto(server + "/operator/login")
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
@@ -99,8 +102,9 @@ def test_silence_and_a_new_call_in_the_browser(server: str, page) -> None:
     page.click("#silence")
     expect(transcript).to_contain_text("(silence)")
     page.click("#new-call")
-    expect(transcript).not_to_contain_text("(silence)")
     expect(page.locator("#status")).to_have_text("Waiting for a key.")
+    expect(transcript).to_contain_text("For English, press 3.")
+    expect(transcript).not_to_contain_text("(silence)")
     page.keyboard.press("3")
     expect(transcript).to_contain_text("Main menu.")
-    assert not page.errors, page.errors
+    assert not errors, errors

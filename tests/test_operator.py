@@ -173,6 +173,14 @@ def test_session_ends_after_30_idle_minutes(browser, clock) -> None:
     assert not logged_in(browser)
 
 
+def test_only_dashboard_requests_rewrite_the_session_cookie(browser) -> None:
+    """A late static or audio response must not put back an older session (a lost call, or a logout)."""
+    audio = step(browser, do="new").get_json()["said"][0]["audio"]
+    for path in ["/static/operator.css", "/static/operator-icon.svg", audio, "/healthz"]:
+        assert "Set-Cookie" not in browser.get(path).headers, path
+    assert "Set-Cookie" in browser.get("/operator/").headers, "activity keeps refreshing the expiry"
+
+
 def test_pages_carry_security_headers_and_no_inline_script(browser) -> None:
     for path in PAGES + ["/operator/login"]:
         resp = browser.get(path)
@@ -318,6 +326,7 @@ def test_phone_refuses_what_is_not_a_key(browser) -> None:
     step(browser, do="new")
     assert step(browser, do="press", keys="1; DROP").status_code == 400
     assert step(browser, do="dial").status_code == 400
+    assert browser.post("/operator/phone/step", json=["new"], headers={"X-CSRF-Token": csrf_of(browser)}).status_code == 400
 
 
 def test_phone_signs_without_public_url(r, clock, tmp_path, tts_cache) -> None:
@@ -366,3 +375,17 @@ def test_the_banner_shows_an_error_another_process_published(dash, browser, r) -
     assert "Your last edit was not loaded" in html and "prompts/kk.yaml:3: broken quotes" in html
     login_page = dash.test_client().get("/operator/login").get_data(as_text=True)
     assert "broken quotes" not in login_page, "content details only for operators who logged in"
+
+
+def test_behind_a_proxy_the_lockout_counts_the_real_client(r, clock, tmp_path, tts_cache) -> None:
+    """With PROXY_HOPS=1, two operators behind the same proxy do not lock each other out."""
+    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PROXY_HOPS=1)
+    typo = app.test_client()
+    for _ in range(6):
+        login(typo, "wrong", HTTP_X_FORWARDED_FOR="203.0.113.5")
+    colleague = app.test_client()
+    login(colleague, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert logged_in(colleague), "a colleague behind the same proxy can still log in"
+    again = app.test_client()
+    login(again, HTTP_X_FORWARDED_FOR="203.0.113.5")
+    assert not logged_in(again), "the address that guessed is locked"

@@ -110,16 +110,19 @@
     line("pressed", "(silence)");
     step({ do: "silence" });
   });
-  document.getElementById("new-call").addEventListener("click", function () {
+  function newCall() {
     buffer = "";
     typed.textContent = "";
     transcript.textContent = "";
+    status.textContent = "Calling…";
     step({ do: "new" });
-  });
+  }
+
+  document.getElementById("new-call").addEventListener("click", newCall);
   document.addEventListener("keydown", function (event) {
     if (/^[0-9*#]$/.test(event.key) && !event.repeat && !buttons[0].disabled) {
       press(event.key);
     }
   });
-  step({ do: "new" });
+  newCall();
 }());
