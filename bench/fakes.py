@@ -2,7 +2,7 @@
 
   python -m bench.fakes --kind tests --out DIR    tests/fake_twilio.FakeTwilio (http.server, a thread and a
                                                   new connection per request: HTTP/1.0)
-  python -m bench.fakes --kind fast --procs 2 --out DIR
+  python -m bench.fakes --kind fast --procs 2 [--delay 0.15] --out DIR
                                                   the same API on asyncio with HTTP/1.1 keep-alive, in N
                                                   processes sharing one port (SO_REUSEPORT: the kernel
                                                   spreads connections over them)
@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from pathlib import Path
 from urllib.parse import parse_qs
 
@@ -30,10 +31,12 @@ from fake_twilio import MESSAGE_FIELDS, FakeTwilio  # noqa: E402
 from .common import HOST, SID, TOKEN  # noqa: E402
 
 
-def _dump(out: Path, numbers: list[str]) -> None:
+def _dump(out: Path, numbers: list[str], first: float = 0.0, last: float = 0.0) -> None:
+    """DIR/to-<pid>.txt: a first line '# <first> <last>' (epoch seconds of the first and last message), then
+    one To number per accepted message."""
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / f".to-{os.getpid()}.txt"
-    tmp.write_text("".join(n + "\n" for n in numbers))
+    tmp.write_text(f"# {first} {last}\n" + "".join(n + "\n" for n in numbers))
     tmp.replace(out / f"to-{os.getpid()}.txt")
 
 
@@ -51,7 +54,9 @@ def run_tests_fake(out: Path) -> None:
 # ---- the fast one -----------------------------------------------------------------------------
 
 class FastFake:
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.first = self.last = 0.0
         self.expected = f"/2010-04-01/Accounts/{SID}/Messages.json".encode()
         self.auth = ("Basic " + base64.b64encode(f"{SID}:{TOKEN}".encode()).decode()).encode()
         self.to: list[str] = []
@@ -66,6 +71,8 @@ class FastFake:
         if unknown or "To" not in form or not ({"From", "MessagingServiceSid"} & set(form)):
             return 400, {"code": 21604, "message": f"bad fields {sorted(unknown)}", "status": 400}
         self.to.append(form["To"])
+        self.last = time.time()
+        self.first = self.first or self.last
         sid = f"SM{os.getpid():08x}{len(self.to):024x}"
         return 201, {"sid": sid, "account_sid": SID, "to": form["To"], "from": form.get("From"),
                      "messaging_service_sid": form.get("MessagingServiceSid"), "body": form.get("Body", ""),
@@ -87,6 +94,8 @@ class FastFake:
                         k, v = line.split(b":", 1)
                         headers[k.strip().lower()] = v.strip()
                 body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+                if self.delay:  # Twilio's own latency (the API is far away); other requests go on meanwhile
+                    await asyncio.sleep(self.delay)
                 status, payload = self.answer(path, headers, body) if method == b"POST" else (405, {"status": 405})
                 data = json.dumps(payload).encode()
                 close = version == b"HTTP/1.0" or headers.get(b"connection", b"").lower() == b"close"
@@ -99,8 +108,8 @@ class FastFake:
             writer.close()
 
 
-def _serve_fast(sock: socket.socket, out: Path) -> None:
-    fake = FastFake()
+def _serve_fast(sock: socket.socket, out: Path, delay: float) -> None:
+    fake = FastFake(delay)
 
     async def main() -> None:
         server = await asyncio.start_server(fake.handle, sock=sock, backlog=1024)
@@ -110,10 +119,10 @@ def _serve_fast(sock: socket.socket, out: Path) -> None:
             await stop.wait()
 
     asyncio.run(main())
-    _dump(out, fake.to)
+    _dump(out, fake.to, fake.first, fake.last)
 
 
-def run_fast(out: Path, procs: int) -> None:
+def run_fast(out: Path, procs: int, delay: float = 0.0) -> None:
     port = 0
     socks = []
     for _ in range(procs):
@@ -132,7 +141,7 @@ def run_fast(out: Path, procs: int) -> None:
                     other.close()
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             try:
-                _serve_fast(s, out)
+                _serve_fast(s, out, delay)
             finally:
                 os._exit(0)
         children.append(pid)
@@ -164,11 +173,12 @@ def main() -> None:
     ap.add_argument("--kind", choices=("tests", "fast"), default="fast")
     ap.add_argument("--procs", type=int, default=1)
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--delay", type=float, default=0.0, help="seconds before each answer (fast kind only)")
     args = ap.parse_args()
     if args.kind == "tests":
         run_tests_fake(args.out)
     else:
-        run_fast(args.out, args.procs)
+        run_fast(args.out, args.procs, args.delay)
 
 
 if __name__ == "__main__":

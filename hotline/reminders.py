@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -95,10 +97,22 @@ end
 return n
 """
 
-# KEYS: jobs, state ; ARGV: id. Mark a claimed reminder 'sending' only if it still exists, so a STOP or
-# DELETE that cancelled it after the worker read it (batches are read ahead) wins: it is not sent.
+# KEYS: inflight, jobs, state[, person_jobs] ; ARGV: id. A reminder is done (sent, dropped or failed).
+FINISH = """
+redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HDEL', KEYS[3], ARGV[1])
+if KEYS[4] then redis.call('SREM', KEYS[4], ARGV[1]) end
+return 1
+"""
+
+# KEYS: jobs, state, inflight ; ARGV: id, lease. Mark a claimed reminder 'sending' just before its request,
+# only if it still exists (a STOP or DELETE that cancelled it after the worker read it, batches being
+# read ahead, wins: not sent) and this worker's lease on it still holds (if the lease ran out while it
+# waited, another worker may have claimed it: that one sends it, this one must not). lease '' = not checked.
 MARK = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+if ARGV[2] ~= '' and tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or '-1') ~= tonumber(ARGV[2]) then return 0 end
 redis.call('HSET', KEYS[2], ARGV[1], 'sending')
 return 1
 """
@@ -138,7 +152,7 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
                "start": start.isoformat(), "deadline": schedule.deadline.isoformat()}
     sub = store.subscriber(h)
     purge = dl.purge_after(rule, start, policy)
-    pipe = hl.redis.pipeline()
+    pipe = hl.redis.pipeline(transaction=True)  # one person, one slot ({h}): atomic on a Cluster too
     pipe.delete(store.optout(h))
     pipe.hset(sub, mapping={"phone": hl.vault.encrypt(e164), "lang": lang, f"rule:{rule_id}": json.dumps(consent)})
     pipe.execute()
@@ -146,7 +160,7 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
     _extend_retention(hl.redis, sub, keep)
     cancel(hl.redis, h, rule_id + ":")
     shard = store.shard_of(h)
-    pipe = hl.redis.pipeline()
+    pipe = hl.redis.pipeline(transaction=True)  # one shard, one slot ({r<n>})
     end = dl.deadline_end(rule, start, policy)
     for at in schedule.times:
         rid = job_id(h, rule_id, start, at)
@@ -208,13 +222,10 @@ def claim(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[l
 
 
 def _finish(r: redis.Redis, shard: int, rid: str, person: str | None) -> None:
-    pipe = r.pipeline(transaction=True)  # one slot ({r<n>}): atomic on a single Redis and on a Cluster
-    pipe.zrem(store.inflight(shard), rid)
-    pipe.hdel(store.jobs(shard), rid)
-    pipe.hdel(_state(shard), rid)
+    keys = [store.inflight(shard), store.jobs(shard), _state(shard)]
     if person:
-        pipe.srem(store.person_jobs(shard, person), rid)
-    pipe.execute()
+        keys.append(store.person_jobs(shard, person))
+    r.eval(FINISH, len(keys), *keys, rid)  # one slot ({r<n>}), one round trip, atomic
 
 
 def _requeue(r: redis.Redis, shard: int, rid: str, job: dict, at: datetime) -> None:
@@ -230,8 +241,9 @@ class Batch:
     """What one claimed batch needs, read ahead in two pipelined round trips instead of two per reminder,
     and the message texts, rendered once per language, rule and deadline."""
 
-    def __init__(self, hl: "Hotline", shard: int, ids: list[str]) -> None:
+    def __init__(self, hl: "Hotline", shard: int, ids: list[str], lease: float) -> None:
         r = hl.redis
+        self.lease = lease  # the inflight score claim() gave these ids
         self.content = hl.content
         pipe = r.pipeline(transaction=False)
         for rid in ids:
@@ -259,6 +271,14 @@ class Batch:
         return self.bodies[key]
 
 
+_tally_lock = threading.Lock()
+
+
+def _tally(report: RunReport, field: str) -> None:
+    with _tally_lock:  # many send threads update one report
+        setattr(report, field, getattr(report, field) + 1)
+
+
 def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch | None = None) -> None:
     """Send one claimed reminder, or decide why not; always leaves it finished or re-queued."""
     from .sender import send
@@ -266,7 +286,7 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
     raw = batch.jobs.get(rid) if batch is not None else r.hget(store.jobs(shard), rid)
     if raw is None:  # cancelled (STOP, filed) after it was claimed
         _finish(r, shard, rid, None)
-        report.dropped += 1
+        _tally(report, "dropped")
         return
     job = json.loads(raw)
     content = batch.content if batch is not None else hl.content
@@ -277,22 +297,22 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         log.info("reminder %s dropped: it could no longer arrive before the deadline", rid)
         _finish(r, shard, rid, job["person"])
         stats.count("reminders.expired", hl)
-        report.dropped += 1
+        _tally(report, "dropped")
         return
     if dl.in_quiet_hours(now, policy):  # e.g. a worker back after an outage at night
         later = dl.fit_outside_quiet(now, end - LAST_USEFUL, policy)
         if later is None or later <= now:
             _finish(r, shard, rid, job["person"])
-            report.dropped += 1
+            _tally(report, "dropped")
         else:
             _requeue(r, shard, rid, job, later)
-            report.deferred += 1
+            _tally(report, "deferred")
         return
     sub = batch.subs.get(job["person"]) if batch is not None else r.hgetall(store.subscriber(job["person"]))
     number = hl.vault.decrypt(sub.get("phone", "")) if sub else None
     if not number:  # data deleted (STOP, delete, retention)
         _finish(r, shard, rid, job["person"])
-        report.dropped += 1
+        _tally(report, "dropped")
         return
     lang = job["lang"] if job["lang"] in content.prompts else content.settings.default_language
     if batch is not None:
@@ -300,9 +320,14 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
     else:
         body = P.text(content, lang, f"sms.reminder.{job['rule']}",
                       deadline=P.short_date(content, lang, date.fromisoformat(job["deadline"])))
-    if not r.eval(MARK, 2, store.jobs(shard), _state(shard), rid):  # cancelled since it was read
-        _finish(r, shard, rid, None)
-        report.dropped += 1
+    lease = repr(batch.lease) if batch is not None else ""
+    if not r.eval(MARK, 3, store.jobs(shard), _state(shard), store.inflight(shard), rid, lease):
+        if batch is not None and r.hexists(store.jobs(shard), rid):
+            log.warning("reminder %s: lease ran out before it was sent; left to the worker that holds it", rid)
+            _tally(report, "deferred")
+            return
+        _finish(r, shard, rid, None)  # cancelled since it was read
+        _tally(report, "dropped")
         return
     result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
     if result.ok:
@@ -311,7 +336,7 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
             batch.count_sent()  # counted once per batch (one round trip instead of one per message)
         else:
             stats.count("reminders.sent", hl)
-        report.sent += 1
+        _tally(report, "sent")
         return
     job["attempts"] = job.get("attempts", 0) + 1
     retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
@@ -320,40 +345,62 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         if fitted is not None:
             _requeue(r, shard, rid, job, fitted)
             stats.count("reminders.retry", hl)
-            report.retried += 1
+            _tally(report, "retried")
             return
     _finish(r, shard, rid, job["person"])
     stats.count(f"reminders.failed.{result.reason}", hl)
     log.warning("reminder %s not sent: %s", rid, result.reason)
-    report.failed += 1
+    _tally(report, "failed")
 
 
-def run_once(hl: "Hotline", threads: int = 8, limit: int = BATCH) -> RunReport:
-    """Claim and send everything due now across all shards; returns what happened."""
+def run_once(hl: "Hotline", threads: int | None = None, limit: int = BATCH) -> RunReport:
+    """Claim and send everything due now across all shards; returns what happened.
+
+    `threads` requests are in flight at once (default HOTLINE_WORKER_THREADS, else 8). Twilio's API
+    takes a tenth of a second or more per message, so this sets a worker's pace (8 threads at 150 ms:
+    about 50 a second; bench/RESULTS.md); it is also how many reminders a worker killed mid-request
+    can leave 'uncertain'. The next batch is claimed and read while the last one is still sending, at
+    most two batches ahead, well inside their lease.
+    """
+    threads = threads or int(os.environ.get("HOTLINE_WORKER_THREADS") or 8)
     # The twilio library logs each API request and response at INFO, about ten lines per SMS, all
     # through one handler lock and the masking filter: in a worker sending hundreds a second that was
     # a third of its time (bench/RESULTS.md). Its warnings and errors still show; ours say what was sent.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     report = RunReport()
-    now = hl.now().timestamp()
+    pending: deque[tuple[Batch, list]] = deque()
+
+    def settle(keep: int) -> None:
+        while len(pending) > keep:
+            batch, futures = pending.popleft()
+            try:
+                for f in futures:
+                    f.result()
+            finally:
+                if batch.sent:
+                    stats.count("reminders.sent", hl, batch.sent)
+
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for shard in range(store.SHARDS):
-            while True:
-                ids, uncertain = claim(hl.redis, shard, now, limit)
-                for rid in uncertain:
-                    log.error("reminder %s was being sent when its worker died: not resent", rid)
-                    stats.count("reminders.uncertain", hl)
-                    report.uncertain += 1
-                if not ids:
-                    break
-                batch = Batch(hl, shard, ids)
-                try:
-                    list(pool.map(lambda rid: process(hl, shard, rid, report, batch), ids))
-                finally:
-                    if batch.sent:
-                        stats.count("reminders.sent", hl, batch.sent)
-                if len(ids) < limit:
-                    break
+        try:
+            for shard in range(store.SHARDS):
+                while True:
+                    # The clock is read at each claim: a run can outlast a lease (120 s), and a lease
+                    # counted from the run's start would have run out before its batch was sent.
+                    now = hl.now().timestamp()
+                    ids, uncertain = claim(hl.redis, shard, now, limit)
+                    for rid in uncertain:
+                        log.error("reminder %s was being sent when its worker died: not resent", rid)
+                        stats.count("reminders.uncertain", hl)
+                        report.uncertain += 1
+                    if not ids:
+                        break
+                    batch = Batch(hl, shard, ids, now + LEASE_SECONDS)
+                    pending.append((batch, [pool.submit(process, hl, shard, rid, report, batch) for rid in ids]))
+                    settle(keep=1)
+                    if len(ids) < limit:
+                        break
+        finally:
+            settle(keep=0)
     return report
 
 

@@ -13,7 +13,7 @@ from . import deadlines as dl
 from . import prompts as P
 from . import reminders, sender, stats, store
 from .dates import DateError, parse_text
-from .keywords import Match, normalise as normalise_words
+from .keywords import Match
 from .optout import forget, opt_in, opt_out, opt_out_hash
 from .privacy import calling_code, mask, normalise
 from .runtime import Hotline

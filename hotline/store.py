@@ -169,6 +169,8 @@ class GuardedRedis(redis.Redis):
 
 
 class GuardedPipeline(Pipeline):
+    """A pipeline (MULTI/EXEC or not) is one round trip: guarded as one command."""
+
     def __init__(self, breaker: Breaker, *args: Any) -> None:
         super().__init__(*args)
         self.breaker = breaker

@@ -375,11 +375,14 @@ def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
     so, as the read-back would now, rather than confirm reminders that will never come.
     """
     policy = call.content.policy
-    if dl.deadline_end(policy.rules[rule], start, policy) <= call.hl.now() or not reminders.plan(call.hl, rule, start).times:
+    passed = dl.deadline_end(policy.rules[rule], start, policy) <= call.hl.now()
+    if passed or not reminders.plan(call.hl, rule, start).times:
         return reminder_confirm(call, rule, start, [])
     try:
         reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
-    except (redis.RedisError, reminders.NotAllowed) as exc:
+    except reminders.NotAllowed:  # a number we never text (another country): trying later will not help
+        return render(call, "reminders", notices=[call.u("sms.not_sent")])
+    except redis.RedisError as exc:
         log.warning("voice opt-in not stored: %s", type(exc).__name__)
         return render(call, "reminders", notices=[call.u("error.try_later")])
     try:

@@ -46,8 +46,13 @@ def _valid(token: str, signature: str) -> bool:
 
 
 def install_security_headers(app: Flask) -> None:
+    # Served over TLS (PUBLIC_URL is https): browsers must never fall back to plain HTTP for a year.
+    tls_only = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
+
     @app.after_request
     def headers(resp: Response) -> Response:
+        if tls_only:
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")

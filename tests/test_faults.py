@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
 
@@ -293,8 +292,9 @@ def DUMP(r):
     out = {}
     for key in sorted(r.scan_iter(count=1000)):
         kind = r.type(key)
-        value = {"string": r.get, "hash": r.hgetall, "list": lambda k: r.lrange(k, 0, -1),
-                 "set": lambda k: sorted(r.smembers(k)), "zset": lambda k: r.zrange(k, 0, -1, withscores=True)}[kind](key)
+        read = {"string": r.get, "hash": r.hgetall, "list": lambda k: r.lrange(k, 0, -1),
+                "set": lambda k: sorted(r.smembers(k)), "zset": lambda k: r.zrange(k, 0, -1, withscores=True)}
+        value = read[kind](key)
         out[key] = [kind, value]
     return out
 """
@@ -387,6 +387,7 @@ def test_a_timeout_before_twilio_accepted_is_retried_and_sent_once(rest, clock, 
     fake.delay = 1.0
     fake.failures.append((503, None))  # it was never accepted: Twilio answered 503, too late
     assert reminders.run_once(rest).retried == 1
+    assert eventually(lambda: not fake.failures), "the slow request has had its 503"
     fake.delay = 0
     clock.advance(minutes=2)
     assert reminders.run_once(rest).sent == 1

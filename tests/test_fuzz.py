@@ -253,7 +253,8 @@ def test_bodies_over_the_limit_get_413(twilio: Twilio, r, path: str) -> None:
     ("НАПОМНИ 1.1.2020", "ru", "sms.remind_passed"),
     ("ЕСКЕРТУ", "kk", "sms.remind_usage"),
 ])
-def test_sms_malformed_dates_are_answered_in_the_language(twilio: Twilio, r, hl, body: str, lang: str, key: str) -> None:
+def test_sms_malformed_dates_are_answered_in_the_language(twilio: Twilio, r, hl, body: str, lang: str,
+                                                          key: str) -> None:
     assert twilio.sms(body) == [P.text(hl.content, lang, key)]
     assert not r.keys("hl:pending:*") and not r.keys("hl:due:*")
 

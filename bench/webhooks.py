@@ -1,0 +1,142 @@
+"""Part 1: webhook speed under the Procfile's gunicorn, against the bare-Flask ceiling, in one run.
+
+Both servers run at the same time (2 sync workers each, as the Procfile starts them); only one is
+loaded at a time, levels alternate between them (ratios are taken within a repeat, then the median),
+so the noise of a shared machine falls on both alike.
+"""
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from . import loadgen
+from .common import OUT, RedisServer, children, gunicorn, hotline_env
+from .dispatch import fake_twilio
+
+WRK_LUA = """wrk.method = "POST"
+wrk.body = "CallSid=CA0123456789abcdef0123456789abcdef&From=%2B77011234567&Digits=1"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+"""
+
+
+def _wrk(url: str, conns: int, seconds: int) -> dict | None:
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return None
+    script = OUT / "bare.lua"
+    script.write_text(WRK_LUA)
+    out = subprocess.run([wrk, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    res: dict = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            res["rps"] = float(parts[1])
+        elif len(parts) == 2 and parts[0] in ("50%", "99%"):
+            v = parts[1]
+            ms = float(v[:-2]) if v.endswith("ms") else float(v[:-2]) / 1000 if v.endswith("us") else float(v[:-1]) * 1000
+            res["p" + parts[0][:-1] + "_ms"] = ms
+    return res
+
+
+def capacity(base: str, routes, start_calls: int, warm: float, duration: float, limit_ms: float = 100.0,
+             period: float = 10.0, max_probes: int = 6, watch=None, log=print) -> dict:
+    """Most simultaneous calls (each one request every `period` s, open loop) with p99 under `limit_ms`."""
+    probes = []
+    lo, hi = 0, None
+    n = max(10, start_calls)
+    for _ in range(max_probes):
+        r = loadgen.run(base, routes, n, mode="open", warm=warm, duration=duration, period=period, watch=watch)
+        ok = r.p99_ms < limit_ms and not r.errors
+        probes.append({"calls": n, "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ok": ok, "errors": r.errors})
+        log(f"  open loop: {n} calls ({n / period:.0f} req/s offered): {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
+            f"p99 {r.p99_ms:.1f} ms -> {'ok' if ok else 'over'}")
+        if ok:
+            lo = n
+        else:
+            hi = n
+        if hi is None:
+            n = int(n * 1.6)
+        else:
+            if hi - lo <= max(20, lo * 0.1):
+                break
+            n = (lo + hi) // 2
+        time.sleep(0.5)
+    best = max((p for p in probes if p["ok"]), key=lambda p: p["calls"], default=None)
+    return {"calls": lo, "best": best, "probes": probes, "limit_ms": limit_ms, "period_s": period}
+
+
+def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm: float, cap_duration: float,
+        procs: int = 1, log=print) -> dict:
+    workdir = OUT / "redis-web"
+    shutil.rmtree(workdir, ignore_errors=True)
+    redis = RedisServer(workdir, aof=True)
+    out: dict = {"levels": levels, "repeats": repeats, "warm_s": warm, "duration_s": duration}
+    try:
+        with fake_twilio("fast") as (fake_url, _info):
+            env = hotline_env(redis.url, twilio_url=fake_url, data_dir=OUT / "var-web")
+            shutil.rmtree(OUT / "var-web", ignore_errors=True)
+            with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-hotline.log") as (hbase, hproc), \
+                    gunicorn("bench.bare_app:create_app()", env, log=OUT / "gunicorn-bare.log") as (bbase, bproc):
+                # A real caller walks the menu once per language (parsing TwiML); this also makes the
+                # Kazakh line of the language menu (espeak) before any timing starts.
+                routes = [loadgen.discover(hbase, "2"), loadgen.discover(hbase, "3")]
+                out["walk"] = [{"path": s.path, "digits": s.digits} for s in routes[0].steps]
+                servers = {"hotline": (hbase, hproc), "bare": (bbase, bproc)}
+                watch = {name: {"web": children(p.pid), "redis": [redis.proc.pid]} for name, (_, p) in servers.items()}
+                rows: dict = {}
+                for level in levels:
+                    for rep in range(repeats):
+                        order = ("bare", "hotline") if rep % 2 == 0 else ("hotline", "bare")
+                        for name in order:
+                            base, _ = servers[name]
+                            r = loadgen.run(base, routes, level, warm=warm, duration=duration, procs=procs,
+                                            bare=(name == "bare"), expect_rps=3000 if name == "bare" else 800,
+                                            watch=watch[name])
+                            rows.setdefault((name, level), []).append(r)
+                            log(f"  {name:7s} {level:4d} callers: {r.rps:7.0f} req/s  p50 {r.p50_ms:6.1f} ms  "
+                                f"p99 {r.p99_ms:6.1f} ms  errors {r.errors or 0}  gen cpu {r.gen_cpu_s / r.duration:.0%}")
+                            time.sleep(0.3)
+                table = []
+                for level in levels:
+                    h, b = rows[("hotline", level)], rows[("bare", level)]
+                    ratios_rps = [x.rps / y.rps for x, y in zip(h, b) if y.rps]
+                    ratios_p99 = [x.p99_ms / y.p99_ms for x, y in zip(h, b) if y.p99_ms]
+                    med = lambda rs, f: statistics.median(getattr(x, f) for x in rs)  # noqa: E731
+                    table.append({
+                        "level": level,
+                        "hotline": {"rps": med(h, "rps"), "p50_ms": med(h, "p50_ms"), "p99_ms": med(h, "p99_ms"),
+                                    "errors": sum(sum(x.errors.values()) for x in h),
+                                    "per_step_p50_ms": h[-1].per_step_p50_ms,
+                                    "web_cpu_ms_per_req": statistics.median(
+                                        x.cpu_s.get("web", 0) / max(1, x.requests) * 1000 for x in h),
+                                    "redis_cpu_ms_per_req": statistics.median(
+                                        x.cpu_s.get("redis", 0) / max(1, x.requests) * 1000 for x in h),
+                                    "gen_cpu_share": statistics.median(x.gen_cpu_s / x.duration for x in h),
+                                    "web_cpu_share": statistics.median(x.cpu_s.get("web", 0) / x.duration for x in h)},
+                        "bare": {"rps": med(b, "rps"), "p50_ms": med(b, "p50_ms"), "p99_ms": med(b, "p99_ms"),
+                                 "errors": sum(sum(x.errors.values()) for x in b),
+                                 "web_cpu_ms_per_req": statistics.median(
+                                     x.cpu_s.get("web", 0) / max(1, x.requests) * 1000 for x in b),
+                                 "gen_cpu_share": statistics.median(x.gen_cpu_s / x.duration for x in b),
+                                 "web_cpu_share": statistics.median(x.cpu_s.get("web", 0) / x.duration for x in b)},
+                        "rps_ratio": statistics.median(ratios_rps) if ratios_rps else float("nan"),
+                        "rps_ratios": ratios_rps,
+                        "p99_ratio": statistics.median(ratios_p99) if ratios_p99 else float("nan"),
+                        "p99_ratios": ratios_p99,
+                    })
+                out["table"] = table
+                wrk = _wrk(bbase + "/voice", 50, int(max(3, duration)))
+                if wrk:
+                    log(f"  wrk (C) on the bare endpoint, 50 connections: {wrk.get('rps', 0):.0f} req/s")
+                out["wrk_bare_50"] = wrk
+                peak = max(row["hotline"]["rps"] for row in table)
+                log("capacity: calls sending one request every 10 s, p99 under 100 ms")
+                out["capacity"] = capacity(hbase, routes, int(peak * 10 * 0.5), cap_warm, cap_duration,
+                                           watch=watch["hotline"], log=log)
+    finally:
+        redis.stop()
+    return out
