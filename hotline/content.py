@@ -127,6 +127,9 @@ class Content:
     vocabulary: Vocabulary
     version: str
     warnings: tuple[Problem, ...] = ()
+    # Values derived from this snapshot alone (rendered periods, key names), computed once per
+    # language; a reload builds a new snapshot, so nothing here can go stale.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     def lang(self, code: str | None) -> Language:
         """The language `code`, or the default one for anything unknown."""

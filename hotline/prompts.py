@@ -45,7 +45,14 @@ def key_name(content: Content, lang: str, key: str) -> str:
 
 
 def common_values(content: Content, lang: str) -> dict[str, str]:
-    """Values every prompt may use: legal periods and the universal keys' names."""
+    """Values every prompt may use: legal periods and the universal keys' names (memoised per snapshot)."""
+    cached = content.memo.get(("common", lang))
+    if cached is None:
+        cached = content.memo[("common", lang)] = _common_values(content, lang)
+    return cached
+
+
+def _common_values(content: Content, lang: str) -> dict[str, str]:
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
     keys = content.settings.keys
     for name in ("repeat", "back", "main", "sms", "more"):

@@ -107,7 +107,17 @@ class Call:
 # ---- what each node says -------------------------------------------------------------------
 
 def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
-    """The words of a node (without notices): menu announcement, a topic part, or an office."""
+    """The words of a node (without notices): menu announcement, a topic part, or an office.
+
+    They depend only on the content snapshot, so each is built once per snapshot and language.
+    """
+    key = ("node", lang, node.id, part)
+    if key not in c.memo:
+        c.memo[key] = tuple(_node_utterances(c, lang, node, part))
+    return list(c.memo[key])
+
+
+def _node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
     def t(key: str, /, **v: object) -> str:
         return P.text(c, lang, key, **v)
 
