@@ -50,8 +50,10 @@ def _summarise(session, parts: dict) -> dict:
     inclusive: dict[str, float] = {k: 0.0 for k in parts}
 
     def walk(frame, active: frozenset, parent_path: str) -> None:
-        path = frame.file_path if frame.file_path and not frame.function.startswith("[") else parent_path
-        own[_group(path)] += frame.total_self_time
+        synthetic = frame.function.startswith("[")  # pyinstrument's [self]/[await] frames: counted in the parent
+        path = frame.file_path if frame.file_path and not synthetic else parent_path
+        if not synthetic:
+            own[_group(path)] += frame.total_self_time
         now_active = set(active)
         for label, (fn, frag) in parts.items():
             if label not in active and frame.function == fn and frag in (frame.file_path or ""):

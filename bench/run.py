@@ -59,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     OUT.mkdir(parents=True, exist_ok=True)
     bench_env = " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_"))
-    command = (bench_env + " " if bench_env else "") + "python -m bench.run" + (
-        " " + " ".join(shlex.quote(a) for a in argv) if argv else (" " + " ".join(map(shlex.quote, sys.argv[1:])) if sys.argv[1:] else ""))
-    context = {"command": command.strip(), "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    flags = " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = " ".join(x for x in (bench_env, "python -m bench.run", flags) if x)
+    context = {"command": command, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "python": platform.python_version(), "cpus": os.cpu_count(), "cpu": _cpu_model(),
                "load_before": os.getloadavg(), "redis": _redis_version(), "args": vars(args) | {"results": str(args.results)}}
     t_all = time.perf_counter()

@@ -72,14 +72,15 @@ class Call:
         return Utterance(self.t(key, **values), None if values else key)
 
     def remember(self, node: str) -> None:
-        """Per-call state (language, where the caller is), with a TTL; best effort."""
-        if not self.sid:
-            return
-        key = store.call(self.sid)
+        """Per-call state (language, where the caller is) with a TTL, and the node's visit counter,
+        in one round trip; best effort."""
         try:
-            pipe = self.hl.redis.pipeline()
-            pipe.hset(key, mapping={"lang": self.lang.code, "node": node})
-            pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
+            pipe = self.hl.redis.pipeline(transaction=False)  # the keys are in different slots
+            if self.sid:
+                key = store.call(self.sid)
+                pipe.hset(key, mapping={"lang": self.lang.code, "node": node})
+                pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
+            stats.add(pipe, self.hl, f"node.{node}")
             pipe.execute()
         except redis.RedisError:
             pass
@@ -156,7 +157,6 @@ def render(call: Call, node_id: str, part: int = 0, notices: list[Utterance] | N
     """Speak a node inside a Gather whose silence path comes back here with one more silence."""
     node = call.content.nodes[node_id]
     call.remember(node_id)
-    stats.count(f"node.{node_id}", call.hl)
     utterances = list(notices or []) + node_utterances(call.content, call.lang.code, node, part)
     l = call.lang.code
     return call.gather(_url("key", n=node_id, l=l, p=part), utterances,

@@ -238,9 +238,9 @@ class SessionLog(logging.Handler):
     """Every log record of the test run, twice: as the app's code wrote it (before any filter) and
     as a real handler would write it (after privacy.MaskingFilter).
 
-    The raw copy proves our code masks numbers itself; the written copy proves the filter catches
-    the rest (tracebacks included). Installed first on the root logger, so no other handler's
-    masking filter has rewritten a record before we see it.
+    The raw copy proves our code masks numbers itself (the filter is a safety net, not the
+    mechanism); the written copy, tracebacks included, is what would reach a log file. Installed
+    first on the root logger, so no other handler's masking filter has rewritten a record before.
     """
 
     def __init__(self) -> None:
@@ -309,6 +309,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     session.exitstatus = 1
     out = session.config.pluginmanager.get_plugin("terminalreporter")
+    if out:
+        out.write_sep("=", "full phone numbers in log lines", red=True)
     write = out.write_line if out else print
     write(f"FAILED: {len(raw)} log record(s) held a full phone number before masking, "
           f"{len(written)} after the masking filter (shown masked):")
