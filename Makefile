@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 .PHONY: run test check bench soak system clean
 
 # Debian packages the hotline uses: espeak-ng speaks Kazakh, sox makes phone-quality audio,
-# redis-server backs tests and benchmarks, chromium drives the dashboard tests.
-SYSTEM_PACKAGES := espeak-ng sox redis-server chromium
-
+# redis-server (and redis-tools' redis-cli, for the cluster test) backs tests and benchmarks,
+# chromium drives the dashboard tests. Installed only where missing.
 system:
 	@missing=""; \
 	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
 	command -v sox >/dev/null || missing="$$missing sox"; \
 	command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || missing="$$missing redis-server"; \
+	command -v redis-cli >/dev/null || [ -x /usr/bin/redis-cli ] || missing="$$missing redis-tools"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then echo "installing:$$missing"; \

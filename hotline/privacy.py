@@ -78,10 +78,20 @@ class MaskingFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        masked = _PHONE.sub(lambda m: mask(m.group(0)), message)
+        masked = _mask_all(message)
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:  # a library's exception text may quote a number
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = _mask_all(record.exc_text)
+        if record.stack_info:
+            record.stack_info = _mask_all(record.stack_info)
         return True
+
+
+def _mask_all(text: str) -> str:
+    return _PHONE.sub(lambda m: mask(m.group(0)), text)
 
 
 def install_log_masking() -> None:

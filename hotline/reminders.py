@@ -281,7 +281,7 @@ def _tally(report: RunReport, field: str) -> None:
 
 def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch | None = None) -> None:
     """Send one claimed reminder, or decide why not; always leaves it finished or re-queued."""
-    from .sender import send
+    from .sender import SendResult, already_sent, send
     r = hl.redis
     raw = batch.jobs.get(rid) if batch is not None else r.hget(store.jobs(shard), rid)
     if raw is None:  # cancelled (STOP, filed) after it was claimed
@@ -329,7 +329,18 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         _finish(r, shard, rid, None)  # cancelled since it was read
         _tally(report, "dropped")
         return
-    result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
+    if job.get("unanswered_since"):  # an earlier try got no answer: it may have gone already
+        gone = already_sent(hl, number, body, datetime.fromisoformat(job["unanswered_since"]))
+        if gone is None:
+            result = SendResult(False, "unreachable", transient=True)
+        elif gone:
+            result = SendResult(True, sid="found-at-twilio")
+            stats.count("reminders.found_sent", hl)
+        else:
+            job.pop("unanswered_since")
+            result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
+    else:
+        result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
     if result.ok:
         _finish(r, shard, rid, job["person"])
         if batch is not None:
@@ -338,9 +349,12 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
             stats.count("reminders.sent", hl)
         _tally(report, "sent")
         return
+    if result.ambiguous:  # no answer: ask Twilio before any retry (see the check above the send)
+        job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())  # Twilio's clock is real
+        log.warning("reminder %s: no answer from Twilio; it will be checked before any retry", rid)
     job["attempts"] = job.get("attempts", 0) + 1
     retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
-    if result.transient and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
+    if (result.transient or result.ambiguous) and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
         fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, policy)
         if fitted is not None:
             _requeue(r, shard, rid, job, fitted)

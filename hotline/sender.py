@@ -6,10 +6,11 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import redis
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -34,6 +35,7 @@ class SendResult:
     reason: str = ""          # why not: opted_out, invalid_number, country_not_allowed, daily_cap, twilio_<code>, ...
     sid: str = ""
     transient: bool = False   # True: the same message may succeed later
+    ambiguous: bool = False   # True: it may have left (no answer after the request went out): never resend
 
 
 class _RebasedHttpClient(TwilioHttpClient):
@@ -148,6 +150,10 @@ def _deliver(hl: "Hotline", number: str, h: str, body: str, purpose: str, remind
         log.warning("Twilio refused an SMS to %s: HTTP %s, code %s", mask(number), exc.status, code)
         return SendResult(False, f"twilio_{code or exc.status}", transient=transient and code not in PERMANENT_CODES)
     except (TwilioException, OSError) as exc:  # timeouts, refused connections, DNS
+        if _may_have_left(exc):
+            log.warning("no answer from Twilio for an SMS to %s (%s): it may have been sent", mask(number),
+                        type(exc).__name__)
+            return SendResult(False, "no_answer", ambiguous=True)
         log.warning("Twilio unreachable for an SMS to %s: %s", mask(number), type(exc).__name__)
         return SendResult(False, "unreachable", transient=True)
     try:
@@ -159,3 +165,38 @@ def _deliver(hl: "Hotline", number: str, h: str, body: str, purpose: str, remind
     except redis.RedisError:
         pass  # the message left; its status record is a convenience
     return SendResult(True, sid=message.sid)
+
+
+def _may_have_left(exc: BaseException) -> bool:
+    """A request that got no answer after it was sent (read timeout, connection dropped mid-answer)
+    may have been accepted: resending it could text the person twice. Only a connection that was
+    never made (refused, DNS, connect timeout) is certainly safe to retry."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return False
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = repr(exc)
+        return not any(s in text for s in ("NewConnectionError", "Failed to establish", "NameResolution",
+                                           "Connection refused"))
+    return False
+
+
+def already_sent(hl: "Hotline", to: str, body: str, since: datetime) -> bool | None:
+    """Did a message with this body reach Twilio for `to` since `since`? None: we cannot tell now.
+
+    Asked before resending after an unanswered request, so that a timeout is retried without ever
+    texting the person twice. Lists the newest messages to the number (a queued message has no
+    DateSent yet, so the date is checked here on date_created).
+    """
+    client = twilio_client(hl.config)
+    number = normalise(to)
+    if client is None or number is None:
+        return False
+    try:
+        recent = client.messages.list(to=number, limit=20)
+    except (TwilioException, OSError) as exc:
+        log.warning("could not ask Twilio about an earlier SMS to %s: %s", mask(number), type(exc).__name__)
+        return None
+    margin = since - timedelta(minutes=2)
+    return any(m.body == body and m.date_created is not None and m.date_created >= margin for m in recent)

@@ -12,6 +12,7 @@ import threading
 import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from email.utils import formatdate
 from urllib.parse import parse_qs
 
 # Fields Twilio's Messages API takes on create (the ones this hotline may use).
@@ -25,6 +26,7 @@ class FakeTwilio:
     def __init__(self, account_sid: str = "AC" + "0" * 32, token: str = "tok") -> None:
         self.account_sid, self.token = account_sid, token
         self.requests: list[dict] = []
+        self.messages: list[dict] = []
         self.failures: deque[tuple[int, int | None]] = deque()  # (http status, twilio code) for the next calls
         self.fail_always: tuple[int, int | None] | None = None
         self.delay = 0.0
@@ -43,6 +45,16 @@ class FakeTwilio:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+    def _message(self, form: dict, sid: str) -> dict:
+        """A message resource as Twilio returns it (and lists it later)."""
+        message = {"sid": sid, "account_sid": self.account_sid, "to": form["To"], "from": form.get("From"),
+                   "messaging_service_sid": form.get("MessagingServiceSid"), "body": form.get("Body", ""),
+                   "status": "queued", "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
+                   "date_created": formatdate(usegmt=True),
+                   "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json"}
+        self.messages.append(message)
+        return message
 
     def sent_to(self, number: str) -> list[dict]:
         return [r for r in self.requests if r.get("To") == number]
@@ -81,21 +93,30 @@ class FakeTwilio:
                 unknown = set(form) - MESSAGE_FIELDS
                 if unknown or "To" not in form or not ({"From", "MessagingServiceSid"} & set(form)):
                     return self._send(400, {"code": 21604, "message": f"bad fields {sorted(unknown)}", "status": 400})
-                if fake.delay:
-                    time.sleep(fake.delay)
                 failure = fake._next_failure()
                 if failure:
+                    if fake.delay:
+                        time.sleep(fake.delay)
                     status, code = failure
                     return self._send(status, {"code": code, "message": "fake failure", "status": status,
                                                "more_info": f"https://www.twilio.com/docs/errors/{code}"})
-                with fake._lock:
+                with fake._lock:  # accepted first: a slow answer does not mean it was not taken
                     fake._count += 1
                     sid = f"SM{fake._count:032x}"
+                    message = fake._message(form, sid)
                     fake.requests.append({**form, "sid": sid})
-                self._send(201, {"sid": sid, "account_sid": fake.account_sid, "to": form["To"],
-                                 "from": form.get("From"), "messaging_service_sid": form.get("MessagingServiceSid"),
-                                 "body": form.get("Body", ""), "status": "queued", "num_segments": "1",
-                                 "direction": "outbound-api", "api_version": "2010-04-01",
-                                 "uri": f"{expected[:-5]}/{sid}.json"})
+                if fake.delay:
+                    time.sleep(fake.delay)
+                self._send(201, message)
+
+            def do_GET(self) -> None:  # noqa: N802 - the Messages list, filtered by To, newest first
+                path, _, query = self.path.partition("?")
+                if path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
+                    return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                to = parse_qs(query).get("To", [None])[0]
+                with fake._lock:
+                    found = [m for m in reversed(fake.messages) if to is None or m["to"] == to]
+                self._send(200, {"messages": found[:50], "next_page_uri": None, "page": 0, "page_size": 50,
+                                 "uri": self.path})
 
         return Handler

@@ -80,8 +80,6 @@ def test_the_session_log_sees_a_number_before_and_after_masking(session_log: Ses
         assert not full_numbers(text), text
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (privacy.py, reported): MaskingFilter masks the message but not the "
-                   "traceback, so a number in an exception's text is written in full")
 def test_the_masking_filter_also_masks_tracebacks(session_log: SessionLog) -> None:
     mark = session_log.mark()
     try:
