@@ -326,3 +326,18 @@ def pytest_terminal_summary(terminalreporter) -> None:
 @pytest.fixture(scope="session")
 def session_log() -> SessionLog:
     return SESSION_LOG
+
+
+@pytest.fixture
+def fake():
+    """A fake Twilio Messages API on loopback (Twilio replaced only at HTTP)."""
+    from fake_twilio import FakeTwilio
+    server = FakeTwilio(token="auth-token-for-rest")
+    yield server
+    server.stop()
+
+
+def rest_app(r: redis.Redis, clock: Clock, tmp: Path, tts: Path, fake, **overrides):
+    """An app that sends through the twilio REST client to `fake`."""
+    return make_app(r, clock, tmp, tts, TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=fake.token,
+                    TWILIO_API_URL=fake.url, **overrides)

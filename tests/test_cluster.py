@@ -104,13 +104,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture
-def fake():
-    server = FakeTwilio(token="auth-token-for-rest")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def capp(cluster: int, clock: Clock, tmp_path: Path, tts_cache: Path, fake: FakeTwilio):
     """The app as deployed against the cluster: REDIS_URL=redis-cluster://..., store.connect builds the client."""
     app = make_app(None, clock, tmp_path, tts_cache, REDIS_URL=f"redis-cluster://127.0.0.1:{cluster}",

@@ -24,7 +24,7 @@ import pytest
 import redis
 
 from conftest import (CALLER, PUBLIC, ROOT, SECRET, SUMMARY, TOKEN, Call, SessionLog, Twilio, full_numbers,
-                      make_app, start_redis)
+                      make_app, start_redis, rest_app)
 from fake_twilio import FakeTwilio
 from hotline import prompts as P
 from hotline import reminders, sender, stats, store
@@ -342,16 +342,8 @@ def test_kill_9_of_the_embedded_redis_loses_no_confirmed_opt_in_opt_out_or_remin
 # ---- Twilio slow or unreachable ---------------------------------------------------------------------
 
 @pytest.fixture
-def fake():
-    server = FakeTwilio(token="auth-token-for-rest")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def rest(r, clock, tmp_path, tts_cache, fake):
-    app = make_app(r, clock, tmp_path, tts_cache, TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=fake.token,
-                   TWILIO_API_URL=fake.url, TWILIO_FROM_NUMBER="+77000000000")
+    app = rest_app(r, clock, tmp_path, tts_cache, fake, TWILIO_FROM_NUMBER="+77000000000")
     hl = app.extensions["hotline"]
     reminders.subscribe(hl, CALLER, "en", "filing", date(2026, 12, 3), channel="sms")
     clock.set("2026-12-07T10:00:00+05:00")

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox
+from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
 from fake_twilio import FakeTwilio
 from hotline import prompts as P
 from hotline import reminders, store
@@ -126,16 +126,8 @@ def test_already_filed_ends_filing_reminders_by_sms_and_by_key(twilio: Twilio, c
 # ---- the worker ------------------------------------------------------------------------------
 
 @pytest.fixture
-def fake():
-    server = FakeTwilio(token="auth-token-for-rest")
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def rest(r, clock, tmp_path, tts_cache, fake):
-    app = make_app(r, clock, tmp_path, tts_cache, TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=fake.token,
-                   TWILIO_API_URL=fake.url, TWILIO_FROM_NUMBER="+77000000000")
+    app = rest_app(r, clock, tmp_path, tts_cache, fake, TWILIO_FROM_NUMBER="+77000000000")
     return app.extensions["hotline"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox
+from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
 from fake_twilio import FakeTwilio
 from hotline import prompts as P
 from hotline import sender, store
@@ -158,18 +158,6 @@ def test_country_allow_list(twilio: Twilio, r, hl, number: str, allowed: bool) -
     assert bool(twilio.sms("HELP", sender=number)) is allowed
     if not allowed:
         assert int(r.hget(store.stats("2026-12-05"), "sms.refused.country_not_allowed")) == 1
-
-
-@pytest.fixture
-def fake():
-    server = FakeTwilio(token="auth-token-for-rest")
-    yield server
-    server.stop()
-
-
-def rest_app(r, clock, tmp_path, tts_cache, fake: FakeTwilio, **extra):
-    return make_app(r, clock, tmp_path, tts_cache, TWILIO_ACCOUNT_SID=fake.account_sid,
-                    TWILIO_AUTH_TOKEN=fake.token, TWILIO_API_URL=fake.url, **extra)
 
 
 def test_rest_request_carries_twilio_fields(r, clock, tmp_path, tts_cache, fake: FakeTwilio) -> None:
