@@ -372,6 +372,8 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
         w.join(10)
         if w.is_alive():
             w.kill()
+    if not results:  # every generator process missed its deadline: the offered load was too much for it
+        raise RuntimeError("the load generator fell behind (no process reported)")
     all_lat = sorted(x for r in results for step in r["lat"] for x in step)
     steps = max(len(r["lat"]) for r in results)
     per_step = [sorted(x for r in results for x in r["lat"][s]) for s in range(steps)]

@@ -14,8 +14,8 @@ def _met(ok: bool) -> str:
     return "**met**" if ok else "**missed**"
 
 
-def _f(x: float, nd: int = 0) -> str:
-    if x != x:  # nan
+def _f(x: float | None, nd: int = 0) -> str:
+    if x is None or x != x:  # no figure (a failed probe) or nan
         return "-"
     return f"{x:,.{nd}f}"
 

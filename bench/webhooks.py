@@ -49,11 +49,18 @@ def capacity(base: str, routes, start_calls: int, warm: float, duration: float, 
     lo, hi = 0, None
     n = max(10, start_calls)
     for _ in range(max_probes):
-        r = loadgen.run(base, routes, n, mode="open", warm=warm, duration=duration, period=period, watch=watch)
-        ok = r.p99_ms < limit_ms and not r.errors
-        probes.append({"calls": n, "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ok": ok, "errors": r.errors})
-        log(f"  open loop: {n} calls ({n / period:.0f} req/s offered): {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
-            f"p99 {r.p99_ms:.1f} ms -> {'ok' if ok else 'over'}")
+        try:
+            r = loadgen.run(base, routes, n, mode="open", warm=warm, duration=duration, period=period, watch=watch)
+        except RuntimeError as exc:  # counted as over the limit, and said so
+            probes.append({"calls": n, "rps": 0, "p50_ms": None, "p99_ms": None, "ok": False, "errors": {str(exc): 1}})
+            log(f"  open loop: {n} calls: {exc} -> over")
+            ok = False
+        else:
+            ok = r.p99_ms < limit_ms and not r.errors
+            probes.append({"calls": n, "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ok": ok,
+                           "errors": r.errors})
+            log(f"  open loop: {n} calls ({n / period:.0f} req/s offered): {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
+                f"p99 {r.p99_ms:.1f} ms -> {'ok' if ok else 'over'}")
         if ok:
             lo = n
         else:
