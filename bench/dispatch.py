@@ -21,7 +21,7 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from .common import DAYTIME, FROM_NUMBER, OUT, ROOT, SECRET, SID, TOKEN, RedisServer, cpu_seconds, hotline_env, stop_process
+from .common import DAYTIME, FROM_NUMBER, OUT, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env, total_cpu_seconds, stop_process
 
 POPULATE_AT = "2026-12-05T11:00:00+05:00"  # subscribe then: reminders at 7 Dec 10:00 and 8 Dec 10:00
 START = date(2026, 12, 3)                   # arrival 3 Dec: filing deadline 8 Dec
@@ -51,14 +51,7 @@ def fake_twilio(kind: str = "fast", procs: int = 1, delay: float = 0.0, out: Pat
 
 
 def fake_cpu(info: dict) -> float:
-    pids = [info["proc"].pid] + _children(info["proc"].pid)
-    total = 0.0
-    for pid in pids:
-        try:
-            total += cpu_seconds(pid)
-        except OSError:
-            pass
-    return total
+    return total_cpu_seconds([info["proc"].pid] + _children(info["proc"].pid))
 
 
 def _children(pid: int) -> list[int]:

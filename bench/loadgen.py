@@ -342,19 +342,10 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
     cpu: dict[str, float] = {}
     if watch:  # CPU seconds each watched group of processes used during the measured window
         import threading
-        from .common import cpu_seconds
+        from .common import total_cpu_seconds
 
         def sample() -> dict[str, float]:
-            out = {}
-            for name, pids in watch.items():
-                total = 0.0
-                for pid in pids:
-                    try:
-                        total += cpu_seconds(pid)
-                    except OSError:
-                        pass
-                out[name] = total
-            return out
+            return {name: total_cpu_seconds(pids) for name, pids in watch.items()}
 
         def watcher() -> None:
             time.sleep(max(0.0, start_at + warm - time.perf_counter()))
