@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check bench soak system clean
+.PHONY: run test check lint bench soak system clean
 
 # Debian packages the hotline uses: espeak-ng speaks Kazakh, sox makes phone-quality audio,
 # redis-server (and redis-tools' redis-cli, for the cluster test) backs tests and benchmarks,
@@ -35,7 +35,12 @@ run: $(STAMP)
 check: $(STAMP)
 	$(BIN)/hotline check
 
-test: system $(STAMP)
+# The layers (docs/ARCHITECTURE.md) and the code style, checked before any test runs.
+lint: $(STAMP)
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/ruff check hotline tests bench
+
+test: system $(STAMP) lint
 	$(BIN)/hotline check
 	$(BIN)/python -m pytest
 

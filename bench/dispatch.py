@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import multiprocessing as mp
-import os
 import selectors
 import shutil
 import socket
@@ -21,7 +20,7 @@ from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from .common import DAYTIME, FROM_NUMBER, OUT, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env, total_cpu_seconds, stop_process
+from .common import DAYTIME, FROM_NUMBER, OUT, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env, stop_process, total_cpu_seconds
 
 POPULATE_AT = "2026-12-05T11:00:00+05:00"  # subscribe then: reminders at 7 Dec 10:00 and 8 Dec 10:00
 START = date(2026, 12, 3)                   # arrival 3 Dec: filing deadline 8 Dec
@@ -191,7 +190,6 @@ def dispatch(redis: RedisServer, n: int, workers: int, fake_kind: str = "fast", 
         procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for _ in range(workers)]
         outs = []
-        cpu = 0.0
         for p in procs:
             try:
                 out, err = p.communicate(timeout=3600)

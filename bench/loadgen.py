@@ -342,6 +342,7 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
     cpu: dict[str, float] = {}
     if watch:  # CPU seconds each watched group of processes used during the measured window
         import threading
+
         from .common import total_cpu_seconds
 
         def sample() -> dict[str, float]:

@@ -20,12 +20,14 @@ from collections import defaultdict
 from datetime import date
 from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
-from hotline import deadlines as dl
-from hotline import reminders, stats, store
-from hotline.privacy import calling_code, normalise
+from hotline import reminders
+from hotline.rules import deadlines as dl
+from hotline.rules.phones import calling_code, normalise
+from hotline.runtime import stats
+from hotline.store import keys as store
 
 if TYPE_CHECKING:
-    from hotline.runtime import Hotline
+    from hotline.runtime.hotline import Hotline
 
 _E164_KZ = re.compile(r"^\+7\d{10}$")
 

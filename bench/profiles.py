@@ -12,7 +12,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from . import loadgen
-from .common import OUT, ROOT, SECRET, SID, TOKEN, FROM_NUMBER, PUBLIC, RedisServer, hotline_env
+from .common import FROM_NUMBER, OUT, PUBLIC, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env
 from .dispatch import START, fake_twilio
 
 WEB_PARTS = {  # label: (function name, file fragment) measured inclusively

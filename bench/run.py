@@ -25,8 +25,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .common import OUT, ROOT, redis_server_binary
 from . import report
+from .common import OUT, ROOT, redis_server_binary
 
 PARTS = ("webhooks", "dispatch", "scale", "startup", "profile")
 
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     if "webhooks" in only:
         log("webhooks: the Procfile's gunicorn vs a bare Flask endpoint")
-        from . import webhooks
+        from hotline.channels import webhooks
         results["webhooks"] = webhooks.run(_ints(args.levels), args.warm, args.duration, args.repeats, args.cap_warm,
                                            args.cap_duration, args.loadgen_procs, log)
     if "dispatch" in only:

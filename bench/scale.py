@@ -10,7 +10,8 @@ import statistics
 import time
 from datetime import date, datetime
 
-from hotline import create_app, reminders, store
+from hotline import create_app, reminders
+from hotline.store import keys as store
 
 from .common import OUT, ROOT, SECRET, TOKEN, RedisServer
 from .dispatch import START

@@ -66,7 +66,7 @@ def worker_once(redis_url: str) -> dict:
 
 def content_load(reps: int = 5) -> dict:
     """In a fresh interpreter: the first load (imports included) and the median of later ones."""
-    code = ("import time,statistics,sys;t=time.perf_counter();from hotline.content import load_content;"
+    code = ("import time,statistics,sys;t=time.perf_counter();from hotline.content.loader import load_content;"
             "from pathlib import Path;import datetime;"
             f"load_content(Path({str(ROOT)!r}));first=time.perf_counter()-t;xs=[]\n"
             f"for _ in range({reps}):\n t=time.perf_counter();load_content(Path({str(ROOT)!r}));xs.append(time.perf_counter()-t)\n"

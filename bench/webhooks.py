@@ -10,7 +10,6 @@ import shutil
 import statistics
 import subprocess
 import time
-from pathlib import Path
 
 from . import loadgen
 from .common import OUT, RedisServer, children, gunicorn, hotline_env

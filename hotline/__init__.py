@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+
+from hotline.runtime.clock import shifted_clock
 
 __all__ = ["create_app"]
 log = logging.getLogger(__name__)
@@ -15,17 +16,21 @@ log = logging.getLogger(__name__)
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """The app factory: config from defaults, then the environment, then `overrides` (tests)."""
-    from . import config, store
-    from .privacy import Vault, install_log_masking
-    from .runtime import ContentHolder, Hotline
-    from .speech import Synthesiser, audio_bp
-    from .voice import voice_bp
-    from .sms import sms_bp
-    from .operator import operator_bp
-    from .webhooks import install_security_headers
+    from hotline.channels.audio import audio_bp
+    from hotline.channels.sms import sms_bp
+    from hotline.channels.voice import voice_bp
+    from hotline.channels.webhooks import install_security_headers
+    from hotline.dashboard import operator_bp
+    from hotline.rules.phones import install_log_masking
+    from hotline.runtime import settings as config
+    from hotline.runtime.hotline import Hotline
+    from hotline.runtime.reload import ContentHolder
+    from hotline.runtime.speech import Synthesiser
+    from hotline.store.connection import connect
+    from hotline.store.vault import Vault
 
     install_log_masking()
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder="dashboard/static", template_folder="dashboard/templates")
     app.config.from_mapping(config.defaults())
     app.config.from_mapping(config.from_env())
     app.config.from_mapping(overrides or {})
@@ -44,7 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         secret = config.local_secret(data_dir)
     app.secret_key = secret
     clock = cfg.get("CLOCK") or shifted_clock(os.environ.get("HOTLINE_CLOCK_START", ""))
-    client = cfg.get("REDIS_CLIENT") or store.connect(cfg["REDIS_URL"] or None, data_dir)
+    client = cfg.get("REDIS_CLIENT") or connect(cfg["REDIS_URL"] or None, data_dir)
     root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
     holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock)
     app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder,
@@ -66,12 +71,3 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def shifted_clock(start: str):
-    """The real clock, or (HOTLINE_CLOCK_START=ISO time) one that starts there and runs at real speed.
-
-    For rehearsals and tests of separate processes (workers) at a chosen moment; never set in production.
-    """
-    if not start:
-        return lambda: datetime.now(timezone.utc)
-    offset = datetime.fromisoformat(start) - datetime.now(timezone.utc)
-    return lambda: datetime.now(timezone.utc) + offset

@@ -2,13 +2,11 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urljoin
 
 import pytest
 import redis
@@ -217,7 +215,7 @@ def outbox(r: redis.Redis) -> list[dict]:
 import logging  # noqa: E402 - this block is self-contained
 import re  # noqa: E402
 
-from hotline.privacy import MaskingFilter, mask  # noqa: E402
+from hotline.rules.phones import MaskingFilter, mask  # noqa: E402
 
 # A full number as our code could write it: +CC and 10-15 digits, a bare Kazakh/Russian 7XXXXXXXXXX
 # or 8XXXXXXXXXX, the 10-digit national part 7XXXXXXXXX, or +7 with spaces, dashes and brackets.

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-
 from conftest import Call, Twilio, make_app
-from hotline.audio_cli import audio_group
-from hotline.content import load_content
-from hotline.speech import text_sha
-from hotline.voice import recording_slots
 from test_checker import set_prompt
 from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
+
+from hotline.cli.audio import audio_group
+from hotline.content.audio import text_sha
+from hotline.content.loader import load_content
+from hotline.content.script import recording_slots
 
 TODAY = date(2026, 12, 5)
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-
 from conftest import ROOT
-from hotline.checker import check_command, check_house_numbers, check_periods, run_checks
-from hotline.content import load_content
-from hotline.speech import text_sha
-from hotline.voice import recording_slots
 from test_content import edit, line_of, tree  # noqa: F401 - `tree` is a fixture
+
+from hotline.checks.checker import check_house_numbers, check_periods, run_checks
+from hotline.cli.check import check_command
+from hotline.content.audio import text_sha
+from hotline.content.loader import load_content
+from hotline.content.script import recording_slots
 
 TODAY = date(2026, 12, 5)
 

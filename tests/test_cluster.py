@@ -20,11 +20,13 @@ from pathlib import Path
 
 import pytest
 import redis
-from redis.cluster import RedisCluster, key_slot
-
 from conftest import ROOT, SECRET, Clock, Twilio, make_app, redis_binary
 from fake_twilio import FakeTwilio
-from hotline import reminders, store
+from redis.cluster import RedisCluster, key_slot
+
+from hotline import reminders
+from hotline.store import keys as store
+from hotline.store import schedule
 
 sys.path.insert(0, str(ROOT))  # the benchmark package (bench/) lives beside hotline/
 from bench import populate  # noqa: E402
@@ -125,7 +127,7 @@ class ScriptRecorder:
         self._eval = client.eval
 
         def recording_eval(script: str, numkeys: int, *keys_and_args):
-            name = next((n for n in ("CLAIM", "CANCEL", "FINISH", "MARK") if getattr(reminders, n) == script), "?")
+            name = next((n for n in ("CLAIM", "CANCEL", "FINISH", "MARK") if getattr(schedule, n) == script), "?")
             self.calls.append((name, [str(k) for k in keys_and_args[:numkeys]]))
             return self._eval(script, numkeys, *keys_and_args)
 
@@ -189,11 +191,11 @@ def test_every_script_key_set_is_one_slot_for_every_shard() -> None:
     """Statically too, for all 16 shards and any person: the keys each script is given share a slot."""
     h = "ab" * 16
     for shard in range(store.SHARDS):
-        sets = {"CLAIM": [store.due(shard), store.inflight(shard), reminders._state(shard)],
-                "CANCEL": [store.due(shard), store.jobs(shard), store.inflight(shard), reminders._state(shard),
+        sets = {"CLAIM": [store.due(shard), store.inflight(shard), store.state(shard)],
+                "CANCEL": [store.due(shard), store.jobs(shard), store.inflight(shard), store.state(shard),
                            store.person_jobs(shard, h)],
-                "FINISH": [store.inflight(shard), store.jobs(shard), reminders._state(shard), store.person_jobs(shard, h)],
-                "MARK": [store.jobs(shard), reminders._state(shard)]}
+                "FINISH": [store.inflight(shard), store.jobs(shard), store.state(shard), store.person_jobs(shard, h)],
+                "MARK": [store.jobs(shard), store.state(shard)]}
         for name, keys in sets.items():
             assert len({key_slot(k.encode()) for k in keys}) == 1, (shard, name)
     assert len({key_slot(k.encode()) for k in store.person_keys(h) + [store.optout(h)]}) == 1

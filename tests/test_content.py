@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import ROOT, Call, Twilio, make_app
-from hotline.content import ContentError, load_content
+
+from hotline.content.loader import load_content
+from hotline.content.model import ContentError
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_the_loader_refuses_an_sms_template_over_the_segment_limit(tree: Path) -
 
 
 def test_a_broken_audio_manifest_means_no_recording_is_trusted(tree: Path) -> None:
-    from hotline.speech import AudioLibrary
+    from hotline.content.audio import AudioLibrary
     (tree / "audio" / "en" / "welcome.wav").write_bytes(b"RIFF")
     assert AudioLibrary(tree / "audio").usable("en", "welcome", "Hello.") is not None  # unverified: played
     (tree / "audio" / "manifest.yaml").write_text("en: [unclosed\n", encoding="utf-8")

@@ -5,10 +5,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import make_app
 from werkzeug.serving import make_server
 
-from conftest import make_app
-from hotline import stats
+from hotline.runtime import stats
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"

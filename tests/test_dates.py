@@ -9,14 +9,7 @@ from babel.dates import get_month_names
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hotline.dates import (
-    REASONS,
-    DateError,
-    month_from_name,
-    parse_keypad,
-    parse_text,
-    resolve_day_month,
-)
+from hotline.rules.dates import REASONS, DateError, month_from_name, parse_keypad, parse_text, resolve_day_month
 
 TODAY = date(2026, 12, 5)
 

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.deadlines import (
+from hotline.rules.deadlines import (
     ALMATY,
     Policy,
     Rule,

@@ -22,12 +22,30 @@ from pathlib import Path
 
 import pytest
 import redis
-
-from conftest import (CALLER, PUBLIC, ROOT, SECRET, SUMMARY, TOKEN, Call, SessionLog, Twilio, full_numbers,
-                      make_app, start_redis, rest_app)
+from conftest import (
+    CALLER,
+    PUBLIC,
+    ROOT,
+    SECRET,
+    SUMMARY,
+    TOKEN,
+    Call,
+    SessionLog,
+    Twilio,
+    full_numbers,
+    make_app,
+    rest_app,
+    start_redis,
+)
 from fake_twilio import FakeTwilio
-from hotline import prompts as P
-from hotline import reminders, sender, stats, store
+
+from hotline import reminders
+from hotline.content import render as P
+from hotline.messaging import sender
+from hotline.rules.deadlines import ALMATY
+from hotline.runtime import stats
+from hotline.store import keys as store
+from hotline.store.connection import connect
 
 OTHER = "+77017654321"
 TWILIO_LIMIT = 15.0  # seconds Twilio waits for a webhook
@@ -74,7 +92,7 @@ def own(tmp_path: Path):
 @pytest.fixture
 def prod(own: OwnRedis, clock, tmp_path: Path, tts_cache: Path):
     """The app on `own`, through the production client (GuardedRedis with short timeouts)."""
-    client = store.connect(f"unix://{own.sock}", tmp_path)
+    client = connect(f"unix://{own.sock}", tmp_path)
     app = make_app(client, clock, tmp_path, tts_cache, OPERATOR_PASSWORD="operator password for tests")
     return Twilio(app)
 
@@ -185,7 +203,7 @@ def test_the_operator_login_is_refused_while_the_lockout_cannot_be_counted(prod:
 def test_the_worker_rides_out_a_redis_outage(own: OwnRedis, clock, tmp_path: Path, tts_cache: Path) -> None:
     fake = FakeTwilio(token="auth-token-for-rest")
     try:
-        client = store.connect(f"unix://{own.sock}", tmp_path)
+        client = connect(f"unix://{own.sock}", tmp_path)
         hl = make_app(client, clock, tmp_path, tts_cache, TWILIO_ACCOUNT_SID=fake.account_sid,
                       TWILIO_AUTH_TOKEN=fake.token, TWILIO_API_URL=fake.url,
                       TWILIO_FROM_NUMBER="+77000000000").extensions["hotline"]
@@ -400,7 +418,7 @@ def test_a_timeout_after_twilio_accepted_is_never_sent_twice(rest, r, clock, fak
     while not fake.sent_to(CALLER) and time.time() < deadline:  # the slow first request lands on the fake
         time.sleep(0.05)
     assert len(fake.sent_to(CALLER)) == 1
-    assert int(r.hget(store.stats(stats.today(rest.now())), "reminders.found_sent")) == 1, "found at Twilio, not resent"
+    assert int(r.hget(store.stats(stats.today(rest.now(), ALMATY)), "reminders.found_sent")) == 1, "found at Twilio, not resent"
 
 
 # ---- a worker dying between steps ---------------------------------------------------------------
@@ -421,7 +439,7 @@ def test_a_worker_killed_after_claiming_leaves_a_lease_that_expires_and_it_is_se
 def test_a_worker_killed_during_the_request_is_uncertain_never_resent(rest, r, clock, fake, reached_twilio) -> None:
     shard = store.shard_of(rest.vault.hash(CALLER))
     (rid,), _ = reminders.claim(r, shard, clock().timestamp())
-    r.hset(reminders._state(shard), rid, "sending")  # what process() marks just before the request
+    r.hset(store.state(shard), rid, "sending")  # what process() marks just before the request
     if reached_twilio:
         assert sender.send(rest, CALLER, "the reminder", purpose="reminder.filing", reminder_id=rid).ok
     # ... the worker dies here, before it could record the outcome
@@ -431,5 +449,5 @@ def test_a_worker_killed_during_the_request_is_uncertain_never_resent(rest, r, c
     clock.advance(hours=1)
     assert reminders.run_once(rest).sent == 0
     assert len(fake.requests) == (1 if reached_twilio else 0)
-    assert int(r.hget(store.stats(stats.today(clock())), "reminders.uncertain")) == 1
+    assert int(r.hget(store.stats(stats.today(clock(), ALMATY)), "reminders.uncertain")) == 1
 

@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import redis
+from conftest import CALLER, PUBLIC, ROOT, SUMMARY, TOKEN, Call, Clock, SessionLog, Twilio, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
@@ -26,9 +27,8 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import EnvironBuilder, encode_multipart
 from werkzeug.wrappers import Request
 
-from conftest import CALLER, PUBLIC, ROOT, SUMMARY, TOKEN, Call, Clock, SessionLog, Twilio, make_app
-from hotline import prompts as P
-from hotline.content import load_content
+from hotline.content import render as P
+from hotline.content.loader import load_content
 
 VOICE = ["/voice", "/voice/lang", "/voice/node", "/voice/key", "/voice/status"]
 VOICE_WEIGHTED = VOICE + ["/voice/node", "/voice/key"]  # where the menus and the reminder steps are

@@ -8,13 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hotline.keywords import (
-    PROTECTED_INTENTS,
-    Match,
-    Vocabulary,
-    guess_language,
-    normalise,
-)
+from hotline.rules.keywords import PROTECTED_INTENTS, Match, Vocabulary, normalise
 
 YAML_PATH = Path(__file__).resolve().parent.parent / "config" / "keywords.yaml"
 RAW = yaml.safe_load(YAML_PATH.read_text(encoding="utf-8"))
@@ -405,7 +399,7 @@ def test_no_typo_crosses_between_protected_intents() -> None:
 def test_no_typo_of_an_ordinary_word_lands_on_a_protected_intent() -> None:
     ordinary = _single_words(set(RAW["intents"]) - PROTECTED_INTENTS)
     exact = {normalise(w) for _, _, w in INTENT_WORDS}
-    for intent, word in ordinary:
+    for _intent, word in ordinary:
         # Letters that turn ordinary words into protected ones are the risky ones.
         alphabet = "aeiostrlpnd" if word.isascii() else "уаеиоткрлпдн"
         for variant in _one_edit_variants(word, alphabet):
@@ -442,14 +436,13 @@ def test_no_typo_of_an_ordinary_word_lands_on_a_protected_intent() -> None:
     ],
 )
 def test_guess_language(text: str, lang: str) -> None:
-    assert guess_language(text) == lang
-    assert guess_language(text, VOCAB) == lang
+    assert VOCAB.guess_language(text) == lang
 
 
 def test_guess_language_uses_the_given_vocabulary() -> None:
     tiny = Vocabulary.from_dict({"intents": {"stop": {"kk": ["токтат"], "ru": [], "en": []}}})
     assert tiny.guess_language("токтат") == "kk"
-    assert guess_language("токтату", tiny) == "ru"  # not a word of this vocabulary
+    assert tiny.guess_language("токтату") == "ru"  # not a word of this vocabulary
 
 
 # --------------------------------------------------------------------------

@@ -8,13 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox
-from hotline import operator, stats, store
-from hotline.privacy import _PHONE
-from hotline.speech import text_sha
-from hotline.voice import recording_slots
+from hotline.content.audio import text_sha
+from hotline.content.script import recording_slots
+from hotline.dashboard import auth, phone, views
+from hotline.rules.deadlines import ALMATY
+from hotline.rules.phones import _PHONE
+from hotline.runtime import stats
+from hotline.store import keys as store
 
 PASSWORD = "correct horse battery staple"
 PAGES = ["/operator/", "/operator/menu", "/operator/menu?lang=kk", "/operator/menu?lang=en", "/operator/phone",
@@ -57,7 +60,7 @@ def logged_in(client) -> bool:
 
 
 def today_stats(r, clock) -> dict[str, int]:
-    return {k: int(v) for k, v in r.hgetall(store.stats(stats.today(clock()))).items()}
+    return {k: int(v) for k, v in r.hgetall(store.stats(stats.today(clock(), ALMATY))).items()}
 
 
 def content_copy(tmp_path: Path) -> Path:
@@ -91,7 +94,7 @@ def test_every_page_needs_login(dash, r, clock) -> None:
 def test_plaintext_password_is_hashed_at_startup_and_dropped(dash) -> None:
     hl = dash.extensions["hotline"]
     assert dash.config["OPERATOR_PASSWORD"] == "" and hl.config["OPERATOR_PASSWORD"] == ""
-    stored = dash.extensions[operator.PASSWORD_HASH]
+    stored = dash.extensions[auth.PASSWORD_HASH]
     assert PASSWORD not in stored and check_password_hash(stored, PASSWORD)
 
 
@@ -124,7 +127,7 @@ def test_five_wrong_passwords_lock_the_ip_for_every_process(dash, r, clock, tmp_
         resp = login(client)  # the right password, too late
         assert resp.status_code == 429 and not logged_in(client)
     (key,) = r.keys("hl:oplock:*")
-    assert "127.0.0.1" not in key and 0 < r.ttl(key) <= operator.LOCK_SECONDS
+    assert "127.0.0.1" not in key and 0 < r.ttl(key) <= auth.LOCK_SECONDS
     assert today_stats(r, clock)["security.login_failed"] == 5
     assert login(a, REMOTE_ADDR="10.0.0.7").status_code == 302, "another client IP is not locked"
 
@@ -134,8 +137,8 @@ def test_parallel_guesses_cannot_slip_past_the_limit(dash, r, clock) -> None:
     forms = [{"csrf": token(c.get("/operator/login").get_data(as_text=True)), "password": "guess"} for c in clients]
     with ThreadPoolExecutor(len(clients)) as pool:
         codes = list(pool.map(lambda cf: cf[0].post("/operator/login", data=cf[1]).status_code, zip(clients, forms)))
-    assert sorted(codes) == [401] * operator.LOCK_LIMIT + [429] * (len(clients) - operator.LOCK_LIMIT)
-    assert today_stats(r, clock)["security.login_failed"] == operator.LOCK_LIMIT, "only five passwords were tried"
+    assert sorted(codes) == [401] * auth.LOCK_LIMIT + [429] * (len(clients) - auth.LOCK_LIMIT)
+    assert today_stats(r, clock)["security.login_failed"] == auth.LOCK_LIMIT, "only five passwords were tried"
 
 
 def test_a_good_login_before_the_fifth_failure_clears_the_count(dash, r) -> None:
@@ -221,13 +224,13 @@ def test_overview_counts_real_calls_and_sms(busy_day, browser, clock) -> None:
     html = browser.get("/operator/").get_data(as_text=True)
     assert total(html, "calls") == 1
     assert total(html, "SMS sent") == 2 and total(html, "SMS delivered") == 1 and total(html, "SMS failed") == 0
-    assert f"<title>calls, {stats.today(clock())}: 1</title>" in html
+    assert f"<title>calls, {stats.today(clock(), ALMATY)}: 1</title>" in html
     assert "<title>English: 1</title>" in html and "<title>Русский: 0</title>" in html
     assert "<title>office.almaty: 1</title>" in html.split("Where callers hang up")[1]
     for node in ("main", "apply", "office.almaty"):
         assert f"<title>{node}: 1</title>" in html.split("Visits per menu node")[1]
     bars = re.findall(r'<rect class="bar s0"[^>]*height="([\d.]+)"><title>calls, ', html)
-    assert len(bars) == operator.DAYS and float(bars[-1]) > 0 and not any(float(h) for h in bars[:-1])
+    assert len(bars) == views.DAYS and float(bars[-1]) > 0 and not any(float(h) for h in bars[:-1])
 
 
 def test_no_phone_number_appears_anywhere(busy_day, browser) -> None:
@@ -236,7 +239,7 @@ def test_no_phone_number_appears_anywhere(busy_day, browser) -> None:
     seen.append(step(browser, do="press", keys="3").get_data(as_text=True))
     for text in seen:
         text = re.sub(r'(?:content|value)="[^"]*"', "", text)  # CSRF tokens are random, not numbers
-        for number in (CALLER, "+77017654321", operator.TEST_CALLER):
+        for number in (CALLER, "+77017654321", phone.TEST_CALLER):
             assert number[1:] not in text and number[-7:] not in text
         assert not _PHONE.search(text), _PHONE.search(text).group(0)
 

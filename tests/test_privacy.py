@@ -15,13 +15,15 @@ from pathlib import Path
 
 import pytest
 import redis
+from conftest import CALLER, PUBLIC, ROOT, SECRET, TOKEN, Call, SessionLog, Twilio, full_numbers, make_app, outbox
+from fake_twilio import FakeTwilio
 from twilio.request_validator import RequestValidator
 
-from conftest import (CALLER, PUBLIC, ROOT, SECRET, TOKEN, Call, SessionLog, Twilio, full_numbers, make_app,
-                      outbox)
-from fake_twilio import FakeTwilio
-from hotline import prompts as P
-from hotline import reminders, stats, store
+from hotline import reminders
+from hotline.content import render as P
+from hotline.rules.deadlines import ALMATY
+from hotline.runtime import stats
+from hotline.store import keys as store
 
 RU, KK, REST_CALLER = "+77017654321", "+77019998877", "+77015550123"
 PASSWORD = "correct horse battery staple"
@@ -128,7 +130,7 @@ def test_a_full_day_leaves_no_number_in_plain_text_anywhere_in_redis(r, hl, cloc
         call.press(key)
     clock.set("2026-12-07T10:00:00+05:00")
     assert reminders.run_once(rest_app.extensions["hotline"]).sent >= 2  # CALLER's and REST_CALLER's reminders
-    for i, req in enumerate(fake.requests):
+    for _i, req in enumerate(fake.requests):
         code = "21610" if req["To"] == CALLER else ""
         assert rest.post("/sms/status", {"MessageSid": req["sid"], "MessageStatus": "delivered" if not code
                                          else "undelivered", "ErrorCode": code}).status_code == 204
@@ -194,7 +196,7 @@ def test_a_request_twilio_did_not_sign_is_refused_and_changes_nothing(r, clock, 
     person = app.extensions["hotline"].vault.hash(CALLER)
     r.hset(store.message("SM" + "5" * 32), mapping={"status": "sent", "person": person})
     before, sent_before = dump(r), len(fake.requests)
-    day = store.stats(stats.today(clock()))
+    day = store.stats(stats.today(clock(), ALMATY))
     bad_before = int(before.get(day, {}).get("security.bad_signature", 0))
     cases = forgeries(twilio, path, form)
     for how, (f, sig) in cases.items():
@@ -275,7 +277,7 @@ def test_the_cap_holds_across_separate_processes(r, hl, redis_socket: str, tmp_p
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
              for number in (CALLER, CALLER, "+882351234567")]
     results = [p.communicate(timeout=120) for p in procs]
-    for p, (out, err) in zip(procs, results):
+    for p, (_out, err) in zip(procs, results):
         assert p.returncode == 0, err
         assert not full_numbers(err), "the processes' own logs mask numbers too"
     answered = [int(out) for out, _ in results]

@@ -9,11 +9,11 @@ from typing import Callable
 
 import pytest
 import yaml
-
 from conftest import Call, Twilio, make_app
-from hotline.speech import text_sha
-from hotline.voice import recording_slots
 from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
+
+from hotline.content.audio import text_sha
+from hotline.content.script import recording_slots
 
 WITHIN = 5.0  # seconds; the apps recheck the files every 0.2 s
 

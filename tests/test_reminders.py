@@ -11,11 +11,12 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-
 from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
 from fake_twilio import FakeTwilio
-from hotline import prompts as P
-from hotline import reminders, store
+
+from hotline import reminders
+from hotline.content import render as P
+from hotline.store import keys as store
 
 ALMATY = timezone(timedelta(hours=5))
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.segments import GSM7_BASIC, GSM7_EXTENSION, SmsSize, measure
+from hotline.rules.segments import GSM7_BASIC, GSM7_EXTENSION, SmsSize, measure
 
 KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psutil
-
 from conftest import ROOT
 
 

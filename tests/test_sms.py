@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
 from fake_twilio import FakeTwilio
-from hotline import prompts as P
-from hotline import sender, store
-from hotline.segments import measure
+
+from hotline.content import render as P
+from hotline.messaging import sender
+from hotline.rules.segments import measure
+from hotline.store import keys as store
 
 KEYWORDS = yaml.safe_load((ROOT / "config" / "keywords.yaml").read_text(encoding="utf-8"))
 

@@ -27,10 +27,9 @@ import psutil
 import pytest
 import redis
 import requests
-from twilio.request_validator import RequestValidator
-
 from conftest import ROOT, SECRET, SUMMARY, full_numbers, start_redis
 from fake_twilio import FakeTwilio
+from twilio.request_validator import RequestValidator
 
 pytestmark = pytest.mark.soak
 

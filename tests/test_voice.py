@@ -4,9 +4,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
-
 from conftest import CALLER, Call, Twilio, make_app, outbox
-from hotline import prompts as P
+
+from hotline.content import render as P
 
 LANGS = {"kk": "1", "ru": "2", "en": "3"}
 SAY_LANGUAGE = {"ru": "ru-RU", "en": "en-US"}
@@ -35,7 +35,7 @@ def test_main_menu_announces_every_option_in_the_language(call: Call, hl, lang: 
     c = hl.content
     text = call.text
     assert P.text(c, lang, "title.main") in text
-    for key, target in c.nodes["main"].options.items():
+    for _key, target in c.nodes["main"].options.items():
         assert P.text(c, lang, f"label.{target}") in text
     for el in call.root.iter("Say"):
         assert el.get("language") == SAY_LANGUAGE[lang]
@@ -170,7 +170,7 @@ def test_long_topics_are_read_in_parts_with_a_key_for_more(call: Call, hl) -> No
 
 def test_parts_fit_about_thirty_seconds_of_speech(hl) -> None:
     """~2.5 words a second on the phone: no part may run much past 30 s."""
-    for lang, table in hl.content.prompts.items():
+    for lang, _table in hl.content.prompts.items():
         for node in hl.content.nodes.values():
             if node.type == "content":
                 for part in P.parts(hl.content, lang, node.id):

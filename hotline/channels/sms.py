@@ -1,0 +1,222 @@
+"""The SMS channel: keywords in, short discreet replies out, and delivery status callbacks."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date
+
+import redis
+from flask import Blueprint, Response, request
+from twilio.twiml.messaging_response import MessagingResponse
+
+from hotline.channels.webhooks import twilio_signed
+from hotline.content import render as P
+from hotline.messaging import sender
+from hotline.people.optout import forget, opt_in, opt_out, opt_out_hash
+from hotline.reminders import schedule as reminders
+from hotline.rules import deadlines as dl
+from hotline.rules.dates import DateError, parse_text
+from hotline.rules.keywords import Match
+from hotline.rules.phones import calling_code, mask, normalise
+from hotline.runtime import stats
+from hotline.runtime.hotline import Hotline, current
+from hotline.store import keys as store
+
+log = logging.getLogger(__name__)
+sms_bp = Blueprint("sms", __name__, url_prefix="/sms")
+PENDING_TTL = 86400
+MAX_BODY = 1600
+# What must be stored to be true: while Redis is down these are answered "try again shortly".
+STORED_INTENTS = frozenset({"stop", "start", "yes", "remind", "filed", "delete"})
+STATUSES = {"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled",
+            "scheduled", "receiving", "received"}
+
+
+
+
+def _reply(text: str | None) -> Response:
+    resp = MessagingResponse()
+    if text:
+        resp.message(text)
+    return Response(str(resp), mimetype="text/xml")
+
+
+class Conversation:
+    """One inbound SMS: who sent it (hashed), in which language to answer, and the answer."""
+
+    def __init__(self, hl: Hotline, number: str, body: str) -> None:
+        self.hl, self.number, self.body = hl, number, body
+        self.content = hl.content
+        self.h = hl.vault.hash(number)
+        self.match: Match | None = self.content.vocabulary.match(body)
+        self.lang = self._language()
+
+    def _language(self) -> str:
+        """The saved language, else the matched keyword's, else a guess from the text."""
+        saved = None
+        try:
+            saved = self.hl.redis.hget(store.subscriber(self.h), "lang") or self.hl.redis.get(store.caller(self.h))
+        except redis.RedisError:
+            pass
+        guess = self.content.vocabulary.guess_language(self.body) if any(c.isalpha() for c in self.body) else None
+        for candidate in (saved, self.match.lang if self.match else None, guess):
+            if candidate in self.content.prompts:
+                return candidate
+        return self.content.settings.default_language
+
+    def t(self, key: str, /, **values: object) -> str:
+        return P.text(self.content, self.lang, key, **values)
+
+    def answer(self) -> str:
+        """The reply text for this message (the view decides whether it may be sent)."""
+        intent = self.match.intent if self.match else "help"
+        handler = getattr(self, f"on_{intent}", self.on_help)
+        stats.count(f"sms.in.{intent}", self.hl)
+        return handler()
+
+    def on_help(self) -> str:
+        return self.t("sms.help")
+
+    def on_addresses(self) -> str:
+        city = self.match.city if self.match else None
+        if city in self.content.offices:
+            return self.t("sms.office", **P.office_values(self.content, self.lang, city))
+        return P.addresses_sms(self.content, self.lang)
+
+    def on_deadlines(self) -> str:
+        return self.t("sms.deadlines")
+
+    def on_rights(self) -> str:
+        return self.t("sms.rights")
+
+    def on_remind(self) -> str:
+        rule, rest = split_rule(self.content.vocabulary, self.match.argument if self.match else "")
+        if not rest.strip():
+            return self.t("sms.remind_usage")
+        today = self.hl.now().astimezone(self.content.policy.tz).date()
+        try:
+            start = parse_text(rest, today)
+        except DateError as exc:
+            return self.t(f"sms.date_error.{exc.reason if exc.reason in ('impossible', 'future', 'empty') else 'unreadable'}")
+        schedule = reminders.plan(self.hl, rule, start)
+        deadline = P.short_date(self.content, self.lang, schedule.deadline)
+        policy = self.content.policy
+        if dl.deadline_end(policy.rules[rule], start, policy) <= self.hl.now():
+            return self.t("sms.remind_passed")
+        if not schedule.times:
+            return self.t("sms.remind_none", deadline=deadline)
+        pending = {"rule": rule, "start": start.isoformat(), "lang": self.lang}
+        self.hl.redis.set(store.pending(self.h), json.dumps(pending), ex=PENDING_TTL)
+        dates = ", ".join(P.short_date(self.content, self.lang, t.date()) for t in schedule.times)
+        return self.t("sms.remind_ask", deadline=deadline, dates=dates)
+
+    def on_yes(self) -> str:
+        raw = self.hl.redis.get(store.pending(self.h))
+        if not raw:
+            return self.t("sms.nothing_pending")
+        pending = json.loads(raw)
+        reminders.subscribe(self.hl, self.number, pending["lang"], pending["rule"],
+                            date.fromisoformat(pending["start"]), channel="sms")
+        self.hl.redis.delete(store.pending(self.h))
+        return self.t("sms.remind_confirmed")
+
+    def on_filed(self) -> str:
+        reminders.mark_filed(self.hl, self.number)
+        return self.t("sms.filed")
+
+    def on_delete(self) -> str:
+        forget(self.hl, self.h)
+        stats.count("person.deleted", self.hl)
+        return self.t("sms.deleted")
+
+
+def split_rule(vocabulary, argument: str) -> tuple[str, str]:
+    """'APPEAL 3.12' -> ('appeal', '3.12'); a bare date means the filing deadline."""
+    words = argument.split(maxsplit=1)
+    rule = vocabulary.rule_word(words[0]) if words else None
+    if rule:
+        return rule, words[1] if len(words) > 1 else ""
+    return "filing", argument
+
+
+@sms_bp.post("")
+@twilio_signed
+def inbound() -> Response:
+    hl = current()
+    body = request.form.get("Body", "")[:MAX_BODY]
+    number = normalise(request.form.get("From", "")[:32])
+    if number is None:
+        return _reply(None)  # nobody to answer (short code, alphanumeric sender, garbage)
+    try:
+        conv = Conversation(hl, number, body)
+        intent = conv.match.intent if conv.match else None
+        if intent == "stop":
+            opt_out(hl, number, "sms")
+            gate = sender.permit(hl, number, "sms.stop", ignore_optout=True)
+        elif intent == "start":
+            opt_in(hl, number)
+            gate = sender.permit(hl, number, "sms.start")
+        else:
+            gate = sender.permit(hl, number, f"sms.{intent or 'help'}")
+        if gate.reason == "store_unavailable":
+            return _store_down(hl, number, body)
+        if not gate.ok:
+            return _reply(None)  # opted out, capped, or not allowed: silence is the promise here
+        if intent in ("stop", "start"):
+            return _reply(conv.t(f"sms.{intent}"))
+        text = conv.answer()
+        stats.count("sms.sent", hl)
+        return _reply(text)
+    except redis.RedisError:
+        return _store_down(hl, number, body)
+
+
+def _store_down(hl: Hotline, number: str, body: str) -> Response:
+    """Redis is down: what must be stored (STOP, YES, ...) is answered "try again shortly", never
+    pretended; anything else stays silent, because we cannot check that the person has not said STOP.
+
+    The daily cap cannot be counted either, so the country allow-list is the only limit left.
+    """
+    log.warning("SMS from %s not handled: Redis unavailable", mask(number))
+    content = hl.content
+    match = content.vocabulary.match(body)
+    if not (match and match.intent in STORED_INTENTS):
+        return _reply(None)
+    if calling_code(number) not in content.settings.allowed_calling_codes:
+        return _reply(None)
+    lang = match.lang or content.vocabulary.guess_language(body)
+    lang = lang if lang in content.prompts else content.settings.default_language
+    return _reply(P.text(content, lang, "error.try_later"))
+
+
+@sms_bp.post("/status")
+@twilio_signed
+def status() -> Response:
+    """Delivery status: recorded per message; 21610 means the person unsubscribed at Twilio."""
+    hl = current()
+    sid = request.form.get("MessageSid", "")[:64]
+    state = request.form.get("MessageStatus", "").lower()[:20]
+    code = request.form.get("ErrorCode", "")[:10]
+    if not sid or state not in STATUSES:
+        return Response("unknown message or status", status=400)
+    key = store.message(sid)
+    try:
+        record = hl.redis.hgetall(key)
+        hl.redis.hset(key, mapping={"status": state, "error": code if code.isdigit() else ""})
+        hl.redis.expire(key, 30 * 86400)
+        stats.count(f"sms.status.{state}", hl)
+        if code == str(sender.UNSUBSCRIBED) and record.get("person"):
+            opt_out_hash(hl, record["person"], "twilio-21610")
+    except redis.RedisError:
+        return Response("try again", status=503)  # Twilio retries status callbacks on 5xx
+    return Response("", status=204)
+
+
+@sms_bp.errorhandler(Exception)
+def sms_error(exc: Exception) -> Response:
+    from werkzeug.exceptions import HTTPException
+    if isinstance(exc, HTTPException):
+        return exc  # type: ignore[return-value]
+    log.exception("SMS webhook failed: %s", type(exc).__name__)
+    stats.count("sms.error", current())
+    return _reply(None)

@@ -1,0 +1,323 @@
+"""`hotline check`: everything an operator can edit, checked at once, in words an operator can act on.
+
+`load_content` already refuses content the hotline cannot serve. This adds what would load but
+still mislead or fail a caller: a hard-coded period that disagrees with config/deadlines.yaml, a
+house number that differs between languages, an SMS that costs more segments than allowed, and
+recordings that no longer match their text or a language that cannot be synthesised.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from hotline.content.audio import AudioLibrary
+from hotline.content.budget import check_sms
+from hotline.content.loader import load_content, prompt_texts
+from hotline.content.model import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem
+from hotline.content.report import Table, doc_of, problem_at
+from hotline.content.script import recording_slots
+from hotline.content.yamlio import YamlError, load
+from hotline.runtime.speech import fallback_voice
+
+# Words for "hour" per language: 24 hours is how the irregular-crossing rule is spoken, and no
+# prompt carries these words as plural forms. A language missing here skips only this check.
+HOUR_WORDS = {"en": ("hour",), "ru": ("час",), "kk": ("сағат",)}
+KEY_MEANINGS = {"repeat": "repeat", "back": "back (on the main menu: change language)", "main": "main menu",
+                "sms": "send what was just heard by SMS", "more": "next part of a long topic"}
+AUDIO_STATUSES = ("recorded", "draft", "stale", "unverified", "synthesised", "twilio")
+
+
+@dataclass
+class Report:
+    """What `hotline check` found: problems to fix, and tables that describe the content."""
+
+    problems: list[Problem] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    loaded: bool = True  # False: the hotline refuses this content (a running one keeps the last good version)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    def summary(self) -> str:
+        counts = f"{_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"
+        if not self.loaded:
+            return f"{counts}: the hotline will not load this content (a running hotline keeps the last good version)."
+        if self.errors:
+            return f"{counts}: the hotline would serve this, but callers would get wrong or broken information."
+        if self.warnings:
+            return f"No errors, {_count(len(self.warnings), 'warning')}. The hotline can serve this content."
+        return "No errors. The hotline can serve this content."
+
+    def render(self) -> str:
+        parts = [t.render() for t in self.tables]
+        if self.problems:
+            parts.append(render_problems(self.problems))
+        if not self.loaded:
+            parts.append("SMS sizes, facts and recordings are checked once the errors above are fixed.")
+        parts.append(self.summary())
+        return "\n\n".join(parts)
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def render_problems(problems: list[Problem]) -> str:
+    """Problems grouped by file: files with errors first, and in each file errors before warnings."""
+    ordered = sorted(problems, key=lambda p: (p.severity != "error", p.file, p.line or 0))
+    groups: dict[str, list[Problem]] = {}
+    for p in ordered:
+        groups.setdefault(p.file, []).append(p)
+    lines = []
+    for file, items in groups.items():
+        lines.append(file)
+        for p in items:
+            where = f", line {p.line}" if p.line else ""
+            lines.append(f"  {p.severity.upper()}{where}: {p.message}")
+            if p.fix:
+                lines.append(f"    How to fix: {p.fix}")
+    return "\n".join(lines)
+
+
+def run_checks(root: Path, today: date) -> Report:
+    """Every check, as data: the CLI prints it, tests and the dashboard read it."""
+    root = Path(root)
+    try:
+        content = load_content(root, today)
+    except ContentError as exc:
+        return Report(list(exc.problems), loaded=False)
+    report = Report(list(content.warnings), [menu_table(content), keys_table(content)])
+    report.problems += check_periods(content) + check_house_numbers(content)
+    sms_problems, sms_table = check_sms(content)
+    report.problems += sms_problems
+    report.tables.append(sms_table)
+    audio_problems, statuses = check_audio(content)
+    report.problems += audio_problems
+    if statuses:
+        report.tables.append(audio_summary_table(content, statuses))
+    return report
+
+
+# ---- menu ----------------------------------------------------------------------------------
+
+def menu_paths(content: Content) -> dict[str, tuple[str, ...]]:
+    """The fewest key presses from the main menu to each node (the caller has chosen a language)."""
+    paths: dict[str, tuple[str, ...]] = {"main": ()}
+    todo = deque(["main"])
+    while todo:
+        nid = todo.popleft()
+        for key, target in content.nodes[nid].options.items():
+            if target not in paths and target in content.nodes:
+                paths[target] = paths[nid] + (key,)
+                todo.append(target)
+    return paths
+
+
+def menu_table(content: Content) -> Table:
+    paths = menu_paths(content)
+    rows = []
+    for node in content.nodes.values():
+        if node.type == "office" and node.id in paths:
+            keys = paths[node.id]
+            rows.append((content.offices[node.office].city[REFERENCE_LANG], str(len(keys)), " then ".join(keys)))
+    return Table("Office addresses: key presses after choosing a language", ("office", "presses", "keys"), tuple(rows))
+
+
+def keys_table(content: Content) -> Table:
+    keys = content.settings.keys
+    return Table("Universal keys (the same on every menu, in every language)", ("key", "meaning"),
+                 tuple((getattr(keys, name), KEY_MEANINGS[name]) for name in UNIVERSAL))
+
+
+# ---- facts ---------------------------------------------------------------------------------
+
+def _unit_words(forms: object) -> set[str]:
+    """The unit noun of each plural form: '{n} calendar days' -> 'days'."""
+    return {t.split()[-1].lower() for t in prompt_texts(forms) if t.split()}
+
+
+def _periods_in(text: str, words: tuple[str, ...] | set[str]) -> list[tuple[int, str]]:
+    """Numbers written next to a unit word ('5 calendar days', '3 айға'): (number, the words)."""
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.,])(\d+)\s+(?:[^\W\d]+\s+)?(?:{alternatives})\w*", re.IGNORECASE)
+    return [(int(m.group(1)), m.group(0)) for m in pattern.finditer(text)]
+
+
+def check_periods(content: Content) -> list[Problem]:
+    """A period typed into a prompt as a number must match some rule in config/deadlines.yaml."""
+    rules = content.policy.rules.values()
+    days = {r.days for r in rules if r.days}
+    allowed = {"day": days, "month": {r.months for r in rules if r.months}, "hour": {24 * d for d in days}}
+    configured = ", ".join(f"{r.id} {r.days} days" if r.days else f"{r.id} {r.months} months" for r in rules)
+    problems = []
+    for lang, table in content.prompts.items():
+        doc = doc_of(content, f"prompts/{lang}.yaml")
+        units = {"day": _unit_words(table.get("period.days")), "month": _unit_words(table.get("period.months")),
+                 "hour": HOUR_WORDS.get(lang, ())}
+        for key, value in table.items():
+            for i, text in enumerate(prompt_texts(value)):
+                at = (key, i) if isinstance(value, list) else (key,)
+                for unit, words in units.items():
+                    for n, said in _periods_in(text, words):
+                        if n not in allowed[unit]:
+                            problems.append(problem_at(
+                                content, doc, at,
+                                f"prompt '{key}' says \"{said}\", but no rule in config/deadlines.yaml is {n} "
+                                f"{unit}s long (the rules are: {configured})",
+                                "Write the period as a placeholder such as {filing} or {appeal}, so the text "
+                                "always follows config/deadlines.yaml, or correct the number."))
+    return problems
+
+
+def check_house_numbers(content: Content) -> list[Problem]:
+    """The house number of the English address must be in the address of every language (and the SMS one)."""
+    doc = doc_of(content, "config/offices.yaml")
+    problems = []
+    for oid, office in content.offices.items():
+        wanted = re.findall(r"\d+", office.address[REFERENCE_LANG])
+        for lang in content.settings.languages:
+            for name in ("address", "short"):
+                text = getattr(office, name)[lang]
+                missing = [n for n in wanted if n not in re.findall(r"\d+", text)]
+                if missing:
+                    problems.append(problem_at(
+                        content, doc, ("offices", oid, name, lang),
+                        f"office '{oid}': the {lang} {name} \"{text}\" does not have the number "
+                        f"{' and '.join(missing)} of the English address \"{office.address[REFERENCE_LANG]}\"",
+                        f"Use the same house number in every language. Check which one is right with the "
+                        f"source ({office.source})."))
+    return problems
+
+
+# ---- SMS -----------------------------------------------------------------------------------
+
+
+# ---- audio ---------------------------------------------------------------------------------
+
+def slot_status(library: AudioLibrary, lang: Language, slot: str, text: str) -> str:
+    """recorded / draft / stale / unverified, or how the caller hears it without a recording."""
+    status = library.status(lang.code, slot, text)
+    if status != "none":
+        return status
+    return "synthesised" if lang.speech == "play" else "twilio"
+
+
+def audio_statuses(content: Content, library: AudioLibrary) -> dict[str, dict[str, str]]:
+    """language -> recording slot -> status."""
+    return {code: {slot: slot_status(library, lang, slot, text) for slot, text in recording_slots(content, code).items()}
+            for code, lang in content.settings.languages.items()}
+
+
+def espeak_voices() -> set[str] | None:
+    """Every name espeak-ng accepts for a voice (language codes, voice names, files); None if it is missing."""
+    binary = shutil.which("espeak-ng")
+    if binary is None:
+        return None
+    try:
+        listing = subprocess.run([binary, "--voices"], capture_output=True, text=True, timeout=20).stdout
+    except (subprocess.SubprocessError, OSError):
+        return None
+    names: set[str] = set()
+    for line in listing.splitlines()[1:]:
+        cols = line.split()
+        if len(cols) >= 5:
+            names |= {cols[1].lower(), cols[3].lower(), cols[4].lower(), cols[4].rsplit("/", 1)[-1].lower()}
+    return names
+
+
+def check_synthesis(content: Content, langs: list[str] | None = None) -> list[Problem]:
+    """A played language must be synthesised in its own voice, or the caller hears another language."""
+    voices = espeak_voices()
+    doc = doc_of(content, "config/hotline.yaml")
+    problems = []
+    for code, lang in content.settings.languages.items():
+        if lang.speech != "play" or (langs and code not in langs):
+            continue
+        spare = fallback_voice(content)
+        fallback = (f"every prompt without a recording, and every date, would be read by the {spare.code} voice "
+                    f"({spare.voice}) instead")
+        if voices is None:
+            problems.append(problem_at(content, doc, ("languages", code, "tts_voice"),
+                                     f"language '{code}' is played, but espeak-ng is not installed: {fallback}",
+                                     "Install it: sudo apt-get install espeak-ng (or run: make system)."))
+        elif lang.tts_voice.split("+")[0].lower() not in voices:
+            problems.append(problem_at(content, doc, ("languages", code, "tts_voice"),
+                                     f"language '{code}' has tts_voice '{lang.tts_voice}', which espeak-ng does not "
+                                     f"have: {fallback}",
+                                     f"Use a voice that `espeak-ng --voices={code}` lists (for Kazakh: kk)."))
+    return problems
+
+
+def _manifest_problem(content: Content) -> Problem | None:
+    """audio/manifest.yaml must parse, or no recording can be matched to its text."""
+    manifest = content.root / "audio" / "manifest.yaml"
+    if not manifest.exists():
+        return None
+    try:
+        load(manifest)
+    except YamlError as exc:
+        return Problem("audio/manifest.yaml", exc.line, exc.problem,
+                       "Run `hotline audio import` again, or fix the file (compare with the YAML around it).")
+    return None
+
+
+def check_audio(content: Content, langs: list[str] | None = None) -> tuple[list[Problem], dict[str, dict[str, str]]]:
+    """Recordings that no longer match their text, strays, and whether synthesis works (all or `langs`)."""
+    broken = _manifest_problem(content)
+    problems = check_synthesis(content, langs)
+    if broken:
+        return problems + [broken], {}
+    library = AudioLibrary(content.root / "audio")
+    statuses = {code: s for code, s in audio_statuses(content, library).items() if not langs or code in langs}
+    for code, slots in statuses.items():
+        texts = recording_slots(content, code)
+        heard_instead = "synthesised speech" if content.settings.languages[code].speech == "play" else "Twilio's voice"
+        for slot, status in slots.items():
+            if status not in ("stale", "unverified"):
+                continue
+            file = f"audio/{code}/{library.files[(code, slot)].name}"
+            if status == "stale":
+                problems.append(problem_at(
+                    content, file, (), f"this recording was made for an older text of '{slot}', so callers hear "
+                    f"{heard_instead} instead",
+                    f"Record it again saying: \"{texts[slot]}\", then run `hotline audio import`."
+                    + (f" Or run `hotline audio draft --lang {code}`." if heard_instead != "Twilio's voice" else ""),
+                    "warning"))
+            else:
+                problems.append(problem_at(
+                    content, file, (), f"this recording of '{slot}' has no entry in audio/manifest.yaml, so nobody "
+                    "can tell whether it says the current text; it is played as it is",
+                    f"Import it with `hotline audio import --lang {code}` (that records its text), or delete it.",
+                    "warning"))
+        for (lang, slot), path in library.files.items():
+            if lang == code and slot not in slots:
+                problems.append(problem_at(
+                    content, f"audio/{code}/{path.name}", (), f"no prompt is called '{slot}', so this recording is "
+                    "never played", "Rename it to a name from `hotline audio status`, or delete it.", "warning"))
+    return problems, statuses
+
+
+def audio_summary_table(content: Content, statuses: dict[str, dict[str, str]]) -> Table:
+    rows = []
+    for code, slots in statuses.items():
+        counts = [str(sum(1 for s in slots.values() if s == status)) for status in AUDIO_STATUSES]
+        rows.append((code, content.settings.languages[code].speech, str(len(slots)), *counts))
+    return Table("Recordings (details: hotline audio status)", ("language", "speech", "slots", *AUDIO_STATUSES),
+                 tuple(rows))
+
+
+# ---- command -------------------------------------------------------------------------------
+
+

@@ -1,0 +1,233 @@
+"""`hotline audio ...`: which prompts are recorded, synthesised drafts, and importing recordings.
+
+Each recording is tied to the text it was made from (its hash in audio/manifest.yaml). When an
+operator edits a prompt, its recording goes stale and callers hear synthesis until it is redone,
+never a recording that says something else.
+"""
+from __future__ import annotations
+
+import difflib
+import itertools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import click
+import yaml
+
+from hotline.checks.checker import check_audio, check_synthesis, render_problems
+from hotline.cli.check import default_root, root_option
+from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
+from hotline.content.loader import load_content
+from hotline.content.model import Content, ContentError, Language
+from hotline.content.report import Table
+from hotline.content.script import node_utterances, recording_slots
+from hotline.runtime.speech import Synthesiser
+
+MANIFEST = "manifest.yaml"
+
+
+def _load(root: Path | None) -> Content:
+    """The current content, or a plain explanation of why it cannot be used yet."""
+    try:
+        return load_content(root or default_root(), date.today())
+    except ContentError as exc:
+        click.echo(render_problems(exc.problems))
+        click.echo("\nFix these first (`hotline check` shows everything): recordings are matched to the current texts.")
+        sys.exit(1)
+
+
+def _languages(content: Content, code: str | None) -> list[Language]:
+    languages = content.settings.languages
+    if code is None:
+        return list(languages.values())
+    if code not in languages:
+        raise click.BadParameter(f"there is no language '{code}'. Use one of: {', '.join(languages)}.",
+                                 param_hint="--lang")
+    return [languages[code]]
+
+
+def _write_manifest(audio_dir: Path, manifest: dict) -> None:
+    """Replace audio/manifest.yaml in one step (a running hotline never reads half a file), keeping its header."""
+    path = audio_dir / MANIFEST
+    old = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+    header = "".join(itertools.takewhile(lambda line: line.startswith("#"), old))
+    tmp = audio_dir / f".{MANIFEST}.tmp"
+    tmp.write_text(header + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _partial(audio_dir: Path, lang: str, slot: str) -> Path:
+    """Where a recording is written before it replaces the old one (the hotline ignores this name)."""
+    folder = audio_dir / lang
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f".{slot}.part"
+
+
+def _install(manifest: dict, audio_dir: Path, lang: str, slot: str, wav: Path, text: str, draft: bool) -> None:
+    """Put a finished 8 kHz WAV in place as the slot's only recording, and note the text it says."""
+    part = _partial(audio_dir, lang, slot)
+    if wav != part:
+        shutil.copyfile(wav, part)
+    folder = part.parent
+    target = folder / f"{slot}.wav"
+    os.replace(part, target)  # a running hotline never plays half a file
+    for suffix in AUDIO_TYPES:  # an older .mp3 of the same slot would otherwise be played first
+        other = folder / f"{slot}{suffix}"
+        if other != target and other.exists():
+            other.unlink()
+    if not isinstance(manifest.get(lang), dict):
+        manifest[lang] = {}
+    manifest[lang][slot] = {"file": target.name, "text_sha": text_sha(text), "draft": draft}
+
+
+@click.group("audio")
+def audio_group() -> None:
+    """Recordings: which prompts are recorded, synthesised drafts, and importing new recordings."""
+
+
+@audio_group.command("status")
+@root_option
+@click.option("--lang", default=None, help="Only this language (e.g. kk).")
+def status_command(root: Path | None, lang: str | None) -> None:
+    """Each recording slot and how a caller hears it: recorded, draft, stale, synthesised, twilio."""
+    content = _load(root)
+    codes = [l.code for l in _languages(content, lang)]
+    problems, statuses = check_audio(content, codes)
+    if statuses:
+        click.echo(status_table(content, statuses).render())
+    if problems:
+        click.echo("\n" + render_problems(problems))
+    sys.exit(1 if any(p.severity == "error" for p in problems) else 0)
+
+
+def status_table(content: Content, statuses: dict[str, dict[str, str]]) -> Table:
+    """One language: slot, status and text; several: a column per language."""
+    codes = list(statuses)
+    if len(codes) == 1:
+        texts = recording_slots(content, codes[0])
+        rows = tuple((slot, status, _short(texts[slot])) for slot, status in statuses[codes[0]].items())
+        return Table(f"Recordings in {codes[0]}", ("slot", "status", "text"), rows)
+    slots = list(dict.fromkeys(slot for code in codes for slot in statuses[code]))
+    rows = tuple((slot, *(statuses[code].get(slot, "-") for code in codes)) for slot in slots)
+    return Table("Recordings", ("slot", *codes), rows)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _slow_slots(content: Content, lang: str) -> set[str]:
+    """Slots a call reads slowly (addresses): their drafts must be slow too."""
+    return {u.key for node in content.nodes.values() for u in node_utterances(content, lang, node, 0)
+            if u.slow and u.key}
+
+
+@audio_group.command("draft")
+@root_option
+@click.option("--lang", default=None, help="Only this language (e.g. kk).")
+def draft_command(root: Path | None, lang: str | None) -> None:
+    """Synthesise a draft recording for every slot that has no usable recording (played languages only)."""
+    content = _load(root)
+    languages = _languages(content, lang)
+    if lang and languages[0].speech != "play":
+        click.echo(f"'{lang}' is spoken by Twilio's voice ({languages[0].voice}): drafts are only made for "
+                   "languages that are played from recordings (speech: play in config/hotline.yaml).")
+        sys.exit(1)
+    played = [l for l in languages if l.speech == "play"]
+    broken = check_synthesis(content, [l.code for l in played])
+    if broken:
+        click.echo(render_problems(broken))
+        sys.exit(1)
+    audio_dir = content.root / "audio"
+    library = AudioLibrary(audio_dir)
+    manifest = library.manifest
+    with tempfile.TemporaryDirectory() as tmp:
+        synth = Synthesiser(Path(tmp))
+        for language in played:
+            made, kept = _draft_language(content, language, library, synth, manifest)
+            _write_manifest(audio_dir, manifest)
+            click.echo(f"{language.code}: {made} draft(s) made" + (f", {kept} kept" if kept else "") + ".")
+
+
+def _draft_language(content: Content, language: Language, library: AudioLibrary, synth: Synthesiser,
+                    manifest: dict) -> tuple[int, int]:
+    """Drafts for one language; a stale human recording is kept (never overwritten by a robot)."""
+    made = kept = 0
+    slow = _slow_slots(content, language.code)
+    for slot, text in recording_slots(content, language.code).items():
+        status = library.status(language.code, slot, text)
+        if status in ("recorded", "draft", "unverified"):
+            continue
+        if status == "stale" and not manifest.get(language.code, {}).get(slot, {}).get("draft"):
+            click.echo(f"  kept {library.files[(language.code, slot)].name}: it was recorded for an older text. "
+                       f"Record it again saying \"{text}\". Callers hear synthesised speech meanwhile.")
+            kept += 1
+            continue
+        name = synth.ensure(text, language.tts_voice, slow=slot in slow)
+        if name is None:
+            raise click.ClickException(f"espeak-ng could not synthesise '{slot}' with voice '{language.tts_voice}'.")
+        _install(manifest, content.root / "audio", language.code, slot, synth.dir / name, text, draft=True)
+        made += 1
+    return made, kept
+
+
+@audio_group.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@root_option
+@click.option("--lang", default=None,
+              help="The language of the recordings in FOLDER. Without it, FOLDER holds one folder per language (kk/, ru/, en/).")
+def import_command(folder: Path, root: Path | None, lang: str | None) -> None:
+    """Import recordings named after their slot (e.g. office.almaty.wav), converted for the phone line."""
+    content = _load(root)
+    sox = shutil.which("sox")
+    if sox is None:
+        click.echo("sox is not installed, and recordings must be converted for the phone line. "
+                   "Install it: sudo apt-get install sox (or run: make system).")
+        sys.exit(1)
+    _languages(content, lang)
+    sources = ({lang: folder} if lang else
+               {code: folder / code for code in content.settings.languages if (folder / code).is_dir()})
+    if not sources:
+        click.echo(f"{folder} has no folder named after a language ({', '.join(content.settings.languages)}). "
+                   "Put the recordings in such a folder, or name the language with --lang.")
+        sys.exit(1)
+    audio_dir = content.root / "audio"
+    manifest = AudioLibrary(audio_dir).manifest
+    failed = 0
+    for code, source in sources.items():
+        failed += _import_language(content, code, source, sox, manifest)
+        _write_manifest(audio_dir, manifest)
+    sys.exit(1 if failed else 0)
+
+
+def _import_language(content: Content, code: str, source: Path, sox: str, manifest: dict) -> int:
+    """Import one language's folder; returns how many files could not be converted."""
+    slots = recording_slots(content, code)
+    failed = 0
+    for path in sorted(p for p in source.iterdir() if p.is_file()):
+        slot = path.stem
+        if path.suffix.lower() not in AUDIO_TYPES:
+            click.echo(f"skipped {path.name}: only .wav and .mp3 files are imported.")
+        elif slot not in slots:
+            close = difflib.get_close_matches(slot, slots, n=1)
+            hint = f" Did you mean '{close[0]}{path.suffix}'?" if close else " See `hotline audio status` for the names."
+            click.echo(f"skipped {path.name}: no prompt is called '{slot}'.{hint}")
+        else:
+            converted = _partial(content.root / "audio", code, slot)
+            run = subprocess.run([sox, str(path), "-r", "8000", "-c", "1", "-b", "16", "-t", "wav", str(converted)],
+                                 capture_output=True, text=True, timeout=120)
+            if run.returncode != 0:
+                converted.unlink(missing_ok=True)
+                reason = (run.stderr.strip().splitlines() or ["unknown error"])[-1]
+                click.echo(f"FAILED {path.name}: sox could not convert it ({reason}). Export it as WAV"
+                           + (", or install MP3 support: sudo apt-get install libsox-fmt-mp3." if path.suffix.lower() == ".mp3" else "."))
+                failed += 1
+                continue
+            _install(manifest, content.root / "audio", code, slot, converted, slots[slot], draft=False)
+            click.echo(f"imported {code}/{slot}.wav: \"{_short(slots[slot])}\"")
+    return failed

@@ -1,0 +1,271 @@
+"""`hotline simulate`: a phone call in the terminal, through the same webhooks Twilio calls.
+
+Nothing is special-cased for the simulator: it posts the same signed forms, reads the same TwiML,
+follows the same Gather actions and Redirects. What it prints is what a caller would hear, and the
+SMS that would reach their phone (from the local outbox, number masked).
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Protocol
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode, urlsplit
+from urllib.request import Request, urlopen
+
+import click
+import redis
+from twilio.request_validator import RequestValidator
+
+from hotline.rules.phones import mask
+from hotline.runtime.speech import Synthesiser
+from hotline.store import keys as store
+from hotline.store.connection import connect, data_dir
+
+DEFAULT_CALLER = "+77011234567"
+HOTLINE_NUMBER = "+77000000000"
+SILENCE = "."
+PLAYERS = (("aplay", "-q"), ("paplay",), ("play", "-q"))
+
+
+class SimulationError(Exception):
+    """The hotline did not answer a webhook as Twilio needs it to."""
+
+
+def _path(url: str) -> str:
+    """'/voice/key?n=main' from a relative or absolute URL (we talk to our own host either way)."""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def _sign(token: str, url: str, form: dict[str, str]) -> dict[str, str]:
+    """The X-Twilio-Signature header Twilio would send (none without a token: local mode)."""
+    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)} if token else {}
+
+
+class Transport(Protocol):
+    def post(self, path: str, form: dict[str, str]) -> str: ...
+    def audio(self, url: str) -> bytes | None: ...
+    def spoken_text(self, url: str) -> str | None: ...
+    def outbox(self, start: int) -> list[dict]: ...
+
+
+class InProcess:
+    """The hotline app in this process, through Flask's test client."""
+
+    def __init__(self, app) -> None:
+        self.client = app.test_client()
+        self.hl = app.extensions["hotline"]
+        self.token = self.hl.config.get("TWILIO_AUTH_TOKEN", "")
+        self.base = (self.hl.config.get("PUBLIC_URL") or "http://localhost").rstrip("/")
+
+    def post(self, path: str, form: dict[str, str]) -> str:
+        resp = self.client.post(path, data=form, headers=_sign(self.token, self.base + path, form))
+        if not 200 <= resp.status_code < 300:
+            raise SimulationError(f"the hotline answered {resp.status_code} to {path}")
+        return resp.get_data(as_text=True)
+
+    def audio(self, url: str) -> bytes | None:
+        resp = self.client.get(_path(url))
+        return resp.data if resp.status_code == 200 else None
+
+    def spoken_text(self, url: str) -> str | None:
+        name = url.rsplit("/", 1)[-1]
+        return self.hl.synth.text_of(name) or _tts_text(self.hl.redis, name)
+
+    def outbox(self, start: int) -> list[dict]:
+        return [json.loads(raw) for raw in self.hl.redis.lrange(store.OUTBOX, start, -1)]
+
+
+class OverHttp:
+    """A running hotline at `base`, over HTTP; Redis (REDIS_URL) only to show synthesised text and SMS."""
+
+    def __init__(self, base: str, token: str, public: str, r: redis.Redis | None, tts_dir: Path) -> None:
+        self.base, self.token, self.public, self.redis = base.rstrip("/"), token, (public or base).rstrip("/"), r
+        self.tts = Synthesiser(tts_dir)
+
+    def post(self, path: str, form: dict[str, str]) -> str:
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **_sign(self.token, self.public + path, form)}
+        request = Request(self.base + path, data=urlencode(form).encode(), headers=headers, method="POST")
+        try:
+            with urlopen(request, timeout=15) as resp:  # Twilio, too, gives up after 15 s
+                return resp.read().decode("utf-8")
+        except HTTPError as exc:
+            hint = " (is TWILIO_AUTH_TOKEN the server's token?)" if exc.code == 403 else ""
+            raise SimulationError(f"the hotline answered {exc.code} to {path}{hint}") from None
+        except URLError as exc:
+            raise SimulationError(f"cannot reach {self.base}: {exc.reason}") from None
+
+    def audio(self, url: str) -> bytes | None:
+        try:
+            with urlopen(url if url.startswith("http") else self.base + url, timeout=15) as resp:
+                return resp.read()
+        except (HTTPError, URLError):
+            return None
+
+    def spoken_text(self, url: str) -> str | None:
+        name = url.rsplit("/", 1)[-1]
+        return _tts_text(self.redis, name) or self.tts.text_of(name)
+
+    def outbox(self, start: int) -> list[dict]:
+        if self.redis is None:
+            return []
+        return [json.loads(raw) for raw in self.redis.lrange(store.OUTBOX, start, -1)]
+
+
+def _tts_text(r: redis.Redis | None, name: str) -> str | None:
+    """The text the synthesiser left in Redis for a file name ('voice|slow|text')."""
+    if r is None:
+        return None
+    try:
+        spec = r.get(f"{store.TTS_TEXT}{name}")
+    except redis.RedisError:
+        return None
+    return spec.split("|", 2)[2] if spec else None
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One thing the caller hears: text (for <Say> and synthesised audio), and how it sounds."""
+
+    text: str
+    language: str = ""  # <Say> language, e.g. en-US
+    audio_url: str = ""  # <Play>
+
+
+def heard(root: ET.Element, transport: Transport) -> list[Heard]:
+    """What the caller hears from one TwiML answer, in order."""
+    out = []
+    for el in root.iter():
+        if el.tag == "Say":
+            out.append(Heard("".join(el.itertext()).strip(), language=el.get("language", "")))
+        elif el.tag == "Play":
+            url = (el.text or "").strip()
+            text = transport.spoken_text(url)
+            recording = "/tts/" not in url
+            out.append(Heard(text or (f"[recording: {url}]" if recording else f"[audio: {url}]"), audio_url=url))
+    return out
+
+
+class Loudspeaker:
+    """--speak: <Say> through espeak-ng, <Play> as the audio itself, on the first player found."""
+
+    def __init__(self) -> None:
+        self.espeak = shutil.which("espeak-ng")
+        self.player = next(([shutil.which(p[0]), *p[1:]] for p in PLAYERS if shutil.which(p[0])), None)
+
+    def missing(self) -> str:
+        if self.player is None:
+            return "no audio player found (aplay, paplay or play): printing only."
+        return "" if self.espeak else "espeak-ng is not installed: <Say> lines are printed only."
+
+    def speak(self, item: Heard, transport: Transport) -> None:
+        if self.player is None:
+            return
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "say.wav"
+            if item.audio_url:
+                data = transport.audio(item.audio_url)
+                if data is None:
+                    return
+                wav.write_bytes(data)
+            elif self.espeak:
+                voice = item.language.split("-")[0].lower() or "en"
+                subprocess.run([self.espeak, "-v", voice, "-w", str(wav), item.text], capture_output=True, timeout=30)
+            if wav.exists():
+                subprocess.run([*self.player, str(wav)], capture_output=True, timeout=120)
+
+
+def simulate_call(transport: Transport, caller: str, next_key: Callable[[int], str | None],
+                  echo: Callable[[str], None] = click.echo, speaker: Loudspeaker | None = None) -> None:
+    """Drive one call to its end: speak each answer, show new SMS, ask for keys, follow redirects."""
+    form = {"CallSid": "CA" + secrets.token_hex(16), "From": caller, "To": HOTLINE_NUMBER,
+            "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
+    sent = len(transport.outbox(0))
+    step: tuple[str, dict[str, str]] | None = ("/voice", {})
+    while step is not None:
+        path, extra = step
+        root = ET.fromstring(transport.post(path, {**form, **extra}))
+        for item in heard(root, transport):
+            echo(f"  {item.text}")
+            if speaker:
+                speaker.speak(item, transport)
+        new = transport.outbox(sent)
+        for sms in new:
+            echo(f"[SMS to {sms['to']}] {sms['body']}")
+        sent += len(new)
+        step = _next_step(root, next_key, echo)
+    transport.post("/voice/status", {**form, "CallStatus": "completed"})
+    echo("[call ended]")
+
+
+def _next_step(root: ET.Element, next_key: Callable[[int], str | None],
+               echo: Callable[[str], None]) -> tuple[str, dict[str, str]] | None:
+    """Where the call goes next: a key press, silence (the Redirect), or nowhere (hung up)."""
+    if root.find("Hangup") is not None:
+        return None
+    gather, redirect = root.find("Gather"), root.find("Redirect")
+    if gather is None:
+        return (_path(redirect.text or ""), {}) if redirect is not None else None
+    digits = int(gather.get("numDigits", "1"))
+    echo(f"[waiting for {digits} key{'s' if digits > 1 else ''}: 0-9 * #; '{SILENCE}' = silence]")
+    key = next_key(digits)
+    if key is None:
+        echo("[caller hangs up]")
+        return None
+    echo(f"> {key}")
+    if key == SILENCE:
+        return (_path(redirect.text or ""), {}) if redirect is not None else None
+    return _path(gather.get("action", "")), {"Digits": key}
+
+
+def scripted(keys: str) -> Callable[[int], str | None]:
+    """--keys "2 1 2 8": one entry per menu (a date is one entry: 0312); the call ends after the last."""
+    presses: Iterator[str] = iter(keys.split())
+    return lambda _digits: next(presses, None)
+
+
+def typed(_digits: int) -> str | None:
+    """A key from the terminal: Enter alone or '.' is silence; 'q' or end of input hangs up."""
+    try:
+        line = input().strip()
+    except EOFError:
+        return None
+    if line.lower() == "q":
+        return None
+    return line or SILENCE
+
+
+@click.command("simulate")
+@click.option("--url", default=None, help="A running hotline, e.g. http://127.0.0.1:5000 (default: in this process).")
+@click.option("--keys", default=None, help='Keys to press, one entry per menu, e.g. "2 1 2 8" ("." = silence). '
+                                           "Without it, type each key and press Enter.")
+@click.option("--from", "caller", default=DEFAULT_CALLER, show_default=True, help="The caller's number.")
+@click.option("--speak", is_flag=True, help="Say it aloud (espeak-ng and aplay/paplay/play).")
+def simulate_command(url: str | None, keys: str | None, caller: str, speak: bool) -> None:
+    """A call in the terminal through the real webhooks: hear the menus, press keys, see the SMS."""
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    if url:
+        redis_url = os.environ.get("REDIS_URL", "")
+        r = connect(redis_url, data_dir()) if redis_url else None
+        transport: Transport = OverHttp(url, token, os.environ.get("PUBLIC_URL", ""), r, data_dir() / "tts")
+        click.echo(f"Calling {url} from {mask(caller)}." + ("" if r else " Set REDIS_URL to see synthesised text and SMS."))
+    else:
+        from hotline import create_app
+        # In this process SMS always go to the local outbox, never to a real phone.
+        transport = InProcess(create_app({"TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_FROM_NUMBER": ""}))
+        click.echo(f"Calling the hotline in this process from {mask(caller)}. SMS go to the local outbox only.")
+    speaker = Loudspeaker() if speak else None
+    if speaker and speaker.missing():
+        click.echo(speaker.missing())
+    try:
+        simulate_call(transport, caller, scripted(keys) if keys is not None else typed, speaker=speaker)
+    except SimulationError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,70 @@
+"""What each SMS template costs in segments, with its longest real values filled in.
+
+The loader refuses a template over the limit and `hotline check` prints the same table: one
+rule, two places.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from hotline.content import render as P
+from hotline.content.model import REFERENCE_LANG, Content, Problem
+from hotline.content.report import Table, doc_of, problem_at
+from hotline.content.script import FIXED_PROMPTS
+from hotline.rules.segments import SmsSize, measure
+
+
+def sms_templates(content: Content) -> list[str]:
+    """Prompt keys sent as SMS: sms.* except the sentences the voice menu speaks (sms.sent, ...)."""
+    return [k for k in content.prompts[REFERENCE_LANG] if k.startswith("sms.") and k not in FIXED_PROMPTS]
+
+
+def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
+    """The template filled with the longest values it can really get; and a note of what they were."""
+    if key == "sms.addresses":
+        return P.addresses_sms(content, lang), "with every office"
+    day = max((P.short_date(content, lang, date(2026, month, 28)) for month in range(1, 13)), key=len)
+    count = max(len(r.reminders) for r in content.policy.rules.values())
+    values = {"deadline": day, "dates": ", ".join([day] * count)}
+    filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
+              for oid in content.offices]
+    text, oid = max(filled, key=lambda f: measure(f[0]).units)
+    return text, f"with office '{oid}', the date '{day}' and {count} reminder dates"
+
+
+def _size_fix(size: SmsSize, limit: int) -> str:
+    single, part = (160, 153) if size.encoding == "GSM-7" else (70, 67)
+    room = single if limit == 1 else part * limit
+    why = ("Any Cyrillic letter sends the whole message as UCS-2: 70 characters fit in one SMS, 67 per part."
+           if size.encoding == "UCS-2" else "160 characters fit in one SMS, 153 per part.")
+    return f"Shorten it to at most {room} characters (now {size.units}). {why}"
+
+
+def check_sms(content: Content) -> tuple[list[Problem], Table]:
+    """Every SMS template, in every language, at its longest, against sms.max_segments."""
+    limit = content.settings.max_segments
+    langs = list(content.settings.languages)
+    docs = {lang: doc_of(content, f"prompts/{lang}.yaml") for lang in langs}
+    problems, rows = [], []
+    for key in sms_templates(content):
+        cells = []
+        for lang in langs:
+            doc = docs[lang]
+            try:
+                text, used = longest_sms(content, lang, key)
+            except (KeyError, ValueError, IndexError) as exc:
+                problems.append(problem_at(content, doc, (key,), f"SMS '{key}' in {lang} cannot be filled in: {exc}",
+                                         "Use only the {names} of the English text, exactly as written there."))
+                cells.append("?")
+                continue
+            size = measure(text)
+            cells.append(f"{size.segments} {size.encoding} ({size.units})" + (" TOO LONG" if size.segments > limit else ""))
+            if size.segments > limit:
+                problems.append(problem_at(
+                    content, doc, (key,),
+                    f"SMS '{key}' in {lang} takes {size.segments} segments at its longest ({size.encoding}, "
+                    f"{size.units} characters {used}); the limit is {limit} (sms.max_segments in config/hotline.yaml)",
+                    _size_fix(size, limit)))
+        rows.append((key, *cells))
+    title = f"SMS sizes at their longest: segments, encoding (characters). Limit: {limit} segments per message"
+    return problems, Table(title, ("template", *langs), tuple(rows))

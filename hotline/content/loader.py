@@ -1,0 +1,431 @@
+"""Operator-editable content: load every file, validate it, and hand out one immutable snapshot.
+
+Everything a caller hears or receives comes from `config/`, `prompts/` and `audio/`. Loading
+validates the whole set at once and reports each problem with file, line, what is wrong and how
+to fix it, so a broken edit is refused before it reaches a caller.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import string
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+
+from hotline.content.model import (
+    KAZAKH_LETTERS,
+    KEYPAD,
+    NODE_TYPES,
+    PERIOD_RULES,
+    REFERENCE_LANG,
+    UNIVERSAL,
+    Content,
+    ContentError,
+    Keys,
+    Language,
+    Node,
+    Office,
+    Problem,
+    Settings,
+)
+from hotline.content.yamlio import Located, YamlError, load
+from hotline.rules import deadlines as dl
+from hotline.rules.keywords import Vocabulary
+
+
+def content_files(root: Path) -> list[Path]:
+    """Every file whose change must reload content (used for the version and live reload)."""
+    files = [root / "config" / n for n in ("hotline.yaml", "menu.yaml", "offices.yaml", "deadlines.yaml", "keywords.yaml")]
+    files += sorted((root / "prompts").glob("*.yaml"))
+    return files
+
+
+def fingerprint(root: Path) -> str:
+    """A cheap identity of the content on disk: names, sizes and modification times."""
+    h = hashlib.sha1()
+    for f in content_files(root):
+        try:
+            st = f.stat()
+            h.update(f"{f}:{st.st_size}:{st.st_mtime_ns};".encode())
+        except FileNotFoundError:
+            h.update(f"{f}:missing;".encode())
+    return h.hexdigest()
+
+
+def placeholders(text: str) -> set[str]:
+    """Names inside {braces} in a prompt."""
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return {"<unbalanced braces>"}
+
+
+def prompt_texts(value: Any) -> list[str]:
+    """All texts of one prompt entry: a string, a list of parts, or plural forms."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [v for v in value.values() if isinstance(v, str)]
+    return []
+
+
+class _Collector:
+    """Gathers problems with the file they belong to."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def add(self, doc: Located | Path, keys: tuple, message: str, fix: str = "", severity: str = "error") -> None:
+        path = doc.path if isinstance(doc, Located) else doc
+        line = doc.line(*keys) if isinstance(doc, Located) else None
+        try:
+            name = str(path.relative_to(self.root))
+        except ValueError:
+            name = str(path)
+        self.problems.append(Problem(name, line, message, fix, severity))
+
+
+def load_content(root: Path, today: date | None = None) -> Content:
+    """Load and validate all content under `root`; raise ContentError listing every error."""
+    root = Path(root)
+    out = _Collector(root)
+    docs: dict[str, Located] = {}
+    for f in content_files(root):
+        try:
+            docs[f"{f.parent.name}/{f.name}"] = load(f)
+        except YamlError as exc:
+            out.add(f, (), f"{exc.problem}" + (f" (line {exc.line})" if exc.line else ""),
+                    "Compare with the other files of this kind; check quotes, colons and indentation.")
+    required = ["config/hotline.yaml", "config/menu.yaml", "config/offices.yaml", "config/deadlines.yaml",
+                "config/keywords.yaml"]
+    if any(r not in docs for r in required):
+        raise ContentError(out.problems)
+
+    settings = _settings(docs["config/hotline.yaml"], out)
+    policy = _policy(docs["config/deadlines.yaml"], out)
+    vocabulary = _vocabulary(docs["config/keywords.yaml"], out)
+    offices = _offices(docs["config/offices.yaml"], settings, out, today or date.today())
+    prompts = _prompts(root, docs, settings, out)
+    nodes = _menu(docs["config/menu.yaml"], settings, offices, prompts, out)
+    if settings and prompts and policy:
+        _check_prompts(docs, settings, prompts, nodes, policy, out)
+    errors = [p for p in out.problems if p.severity == "error"]
+    if errors or not (settings and policy and vocabulary):
+        raise ContentError(out.problems)
+    version = hashlib.sha1(repr((sorted(prompts.items(), key=str), sorted(nodes.items(), key=str),
+                                 sorted(offices.items(), key=str))).encode()).hexdigest()[:12]
+    content = Content(root, settings, nodes, offices, prompts, policy, vocabulary, version,
+                      tuple(p for p in out.problems if p.severity == "warning"))
+    from hotline.content.budget import check_sms  # the same measure `hotline check` prints: one rule, two places
+    too_long, _ = check_sms(content)
+    if too_long:
+        raise ContentError(out.problems + too_long)
+    return content
+
+
+def _get(doc: Located, out: _Collector, keys: tuple, kind: type | tuple, fix: str) -> Any:
+    """Fetch a nested value and check its type, reporting a clear problem when it is wrong."""
+    value: Any = doc.data
+    for k in keys:
+        if not isinstance(value, dict) or k not in value:
+            out.add(doc, keys[:-1], f"'{'.'.join(map(str, keys))}' is missing", fix)
+            return None
+        value = value[k]
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        out.add(doc, keys, f"'{'.'.join(map(str, keys))}' has the wrong kind of value ({value!r})", fix)
+        return None
+    return value
+
+
+def _settings(doc: Located, out: _Collector) -> Settings | None:
+    before = len(out.problems)
+    langs_raw = _get(doc, out, ("languages",), dict, "List each language under 'languages:'.") or {}
+    languages: dict[str, Language] = {}
+    for code, spec in langs_raw.items():
+        if not isinstance(spec, dict):
+            out.add(doc, ("languages", code), f"language '{code}' must be a set of fields", "See the comments at the top.")
+            continue
+        key = str(spec.get("key", ""))
+        speech = spec.get("speech")
+        locale = str(spec.get("locale", code))
+        try:
+            Locale.parse(locale)
+        except (UnknownLocaleError, ValueError):
+            out.add(doc, ("languages", code, "locale"), f"unknown locale '{locale}' for language '{code}'",
+                    "Use a locale name such as kk_KZ, ru_RU or en_US.")
+        if speech not in ("say", "play"):
+            out.add(doc, ("languages", code, "speech"), f"speech for '{code}' must be 'say' or 'play', not {speech!r}",
+                    "Use 'say' for a Twilio voice, 'play' for recordings.")
+        if speech == "say" and not (spec.get("voice") and spec.get("say_language")):
+            out.add(doc, ("languages", code), f"language '{code}' speaks with Twilio but has no voice/say_language",
+                    "Add voice: (e.g. Polly.Tatyana) and say_language: (e.g. ru-RU).")
+        if speech == "play" and not spec.get("tts_voice"):
+            out.add(doc, ("languages", code), f"language '{code}' has no tts_voice for missing recordings",
+                    "Add tts_voice: with an espeak-ng voice of the same language (e.g. kk). "
+                    "Without it the hotline would have to switch language.")
+        if len(key) != 1 or key not in KEYPAD:
+            out.add(doc, ("languages", code, "key"), f"language '{code}' needs one keypad key, not {key!r}",
+                    'Write the key in quotes, e.g. key: "1".')
+        languages[code] = Language(code, key, str(speech), locale, str(spec.get("voice", "")),
+                                   str(spec.get("say_language", "")), str(spec.get("tts_voice", "")))
+    if len({l.key for l in languages.values()}) != len(languages):
+        out.add(doc, ("languages",), "two languages use the same key", "Give each language its own key.")
+    default = str(doc.data.get("default_language", "")) if isinstance(doc.data, dict) else ""
+    if default not in languages:
+        out.add(doc, ("default_language",), f"default_language '{default}' is not one of the languages",
+                f"Use one of: {', '.join(languages)}.")
+    keys_raw = _get(doc, out, ("keys",), dict, "Set repeat, back, main, sms and more under 'keys:'.") or {}
+    keys = {}
+    for name in UNIVERSAL:
+        k = str(keys_raw.get(name, ""))
+        if len(k) != 1 or k not in KEYPAD:
+            out.add(doc, ("keys", name), f"universal key '{name}' must be one keypad key, not {k!r}",
+                    'Write the key in quotes, e.g. repeat: "9".')
+        keys[name] = k
+    if len(set(keys.values())) != len(UNIVERSAL):
+        out.add(doc, ("keys",), "two universal keys share one key", "Give each universal key its own key.")
+    ints = {}
+    for name, default_value in (("gather_timeout", 7), ("max_silences", 2), ("max_part_seconds", 30),
+                                ("call_state_ttl_minutes", 120), ("caller_memory_days", 30)):
+        v = doc.data.get(name, default_value) if isinstance(doc.data, dict) else default_value
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            out.add(doc, (name,), f"'{name}' must be a whole number above 0, not {v!r}", "")
+        ints[name] = v
+    sms = doc.data.get("sms", {}) if isinstance(doc.data, dict) else {}
+    sms = sms if isinstance(sms, dict) else {}
+    for name in ("max_segments", "daily_cap"):
+        v = sms.get(name, 2 if name == "max_segments" else 10)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            out.add(doc, ("sms", name), f"'sms.{name}' must be a whole number above 0, not {v!r}", "")
+    codes = sms.get("allowed_calling_codes", ["7"])
+    if not isinstance(codes, list) or not all(re.fullmatch(r"\d{1,3}", str(c)) for c in codes):
+        out.add(doc, ("sms", "allowed_calling_codes"), "allowed_calling_codes must be a list of country codes",
+                'Write them in quotes without "+", e.g. ["7", "996"].')
+        codes = ["7"]
+    offices_cfg = doc.data.get("offices", {}) if isinstance(doc.data, dict) else {}
+    max_age = offices_cfg.get("max_age_days", 180) if isinstance(offices_cfg, dict) else 180
+    if len(out.problems) > before:
+        return None
+    return Settings(languages, default, Keys(**keys), ints["gather_timeout"], ints["max_silences"],
+                    ints["max_part_seconds"], sms.get("max_segments", 2), sms.get("daily_cap", 10),
+                    tuple(str(c) for c in codes), int(max_age), ints["call_state_ttl_minutes"],
+                    ints["caller_memory_days"])
+
+
+def _policy(doc: Located, out: _Collector) -> dl.Policy | None:
+    try:
+        policy = dl.Policy.from_dict(doc.data or {})
+    except (ValueError, TypeError) as exc:
+        rule = re.search(r"rule '([^']+)'", str(exc))
+        out.add(doc, ("rules", rule.group(1)) if rule else (), str(exc),
+                "Compare with the comments at the top of the file.")
+        return None
+    for rule in PERIOD_RULES:
+        if rule not in policy.rules:
+            out.add(doc, ("rules",), f"rule '{rule}' is missing", "The prompts speak about it: restore it.")
+    return policy
+
+
+def _vocabulary(doc: Located, out: _Collector) -> Vocabulary | None:
+    try:
+        return Vocabulary.from_dict(doc.data or {})
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        out.add(doc, (), f"keywords cannot be read: {exc}", "Compare with the structure described at the top.")
+        return None
+
+
+def _offices(doc: Located, settings: Settings | None, out: _Collector, today: date) -> dict[str, Office]:
+    raw = _get(doc, out, ("offices",), dict, "List the offices under 'offices:'.") or {}
+    langs = list(settings.languages) if settings else []
+    offices: dict[str, Office] = {}
+    for oid, spec in raw.items():
+        if not isinstance(spec, dict):
+            out.add(doc, ("offices", oid), f"office '{oid}' must be a set of fields", "See the other offices.")
+            continue
+        fields = {}
+        for name in ("city", "address", "short", "note"):
+            v = spec.get(name, {} if name == "note" else None)
+            if not isinstance(v, dict):
+                out.add(doc, ("offices", oid, name), f"office '{oid}' has no {name} per language",
+                        f"Add {name}: with one line per language ({', '.join(langs)}).")
+                v = {}
+            missing = [l for l in langs if l not in v and (name != "note" or v)]
+            if missing:
+                out.add(doc, ("offices", oid, name), f"office '{oid}' {name} is missing for {', '.join(missing)}",
+                        f"Add the {name} in {', '.join(missing)}.")
+            fields[name] = {str(k): str(t) for k, t in v.items()}
+        verified = spec.get("verified_on")
+        if not isinstance(verified, date):
+            out.add(doc, ("offices", oid, "verified_on"), f"office '{oid}' needs verified_on as YYYY-MM-DD",
+                    "Write the date someone last checked this address, e.g. 2026-11-01.")
+            verified = date(1970, 1, 1)
+        elif settings and (today - verified).days > settings.office_max_age_days:
+            out.add(doc, ("offices", oid, "verified_on"),
+                    f"office '{oid}' was last verified on {verified} ({(today - verified).days} days ago)",
+                    "Check the address with the Department or UNHCR, then update verified_on.", "warning")
+        if not spec.get("source"):
+            out.add(doc, ("offices", oid), f"office '{oid}' has no source", "Add source: where the address comes from.")
+        offices[str(oid)] = Office(str(oid), fields["city"], fields["address"], fields["short"], fields["note"],
+                                   str(spec.get("source", "")), verified)
+    return offices
+
+
+def _prompts(root: Path, docs: dict[str, Located], settings: Settings | None, out: _Collector) -> dict[str, dict]:
+    prompts: dict[str, dict] = {}
+    if not settings:
+        return prompts
+    for code in settings.languages:
+        doc = docs.get(f"prompts/{code}.yaml")
+        if doc is None:
+            if (root / "prompts" / f"{code}.yaml").exists():
+                continue  # already reported as a YAML problem
+            out.add(root / "prompts" / f"{code}.yaml", (), f"language '{code}' has no prompts file",
+                    f"Copy prompts/{REFERENCE_LANG}.yaml to prompts/{code}.yaml and translate it.")
+            continue
+        if not isinstance(doc.data, dict):
+            out.add(doc, (), "the prompts file must be a list of 'key: text' lines", "See prompts/en.yaml.")
+            continue
+        prompts[code] = doc.data
+    return prompts
+
+
+def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], prompts: dict[str, dict],
+          out: _Collector) -> dict[str, Node]:
+    raw = _get(doc, out, ("nodes",), dict, "List the menu nodes under 'nodes:'.") or {}
+    universal = set(settings.keys.universal()) if settings else set()
+    nodes: dict[str, Node] = {}
+    parents: dict[str, list[str]] = {}
+    for nid, spec in raw.items():
+        nid = str(nid)
+        if not isinstance(spec, dict) or spec.get("type") not in NODE_TYPES:
+            out.add(doc, ("nodes", nid), f"node '{nid}' needs a type: one of {', '.join(NODE_TYPES)}",
+                    "Add type: menu, content, office or reminders.")
+            continue
+        options = {str(k): str(v) for k, v in (spec.get("options") or {}).items()}
+        for key, target in options.items():
+            if len(key) != 1 or key not in KEYPAD:
+                out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': '{key}' is not a keypad key",
+                        'Use one key in quotes, "1" to "9".')
+            elif key in universal:
+                meaning = settings.keys.universal()[key] if settings else ""
+                out.add(doc, ("nodes", nid, "options", key),
+                        f"menu '{nid}': key {key} is the universal '{meaning}' key and cannot be an option",
+                        "Pick another key: the universal keys mean the same on every menu.")
+            if target not in raw:
+                out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': key {key} points to '{target}', "
+                        "which does not exist", f"Add a node '{target}' or point the key to an existing node.")
+            parents.setdefault(target, []).append(nid)
+        if spec["type"] == "menu" and not options:
+            out.add(doc, ("nodes", nid), f"menu '{nid}' has no options (a dead end)", "Add options: or change its type.")
+        if spec["type"] != "menu" and options:
+            out.add(doc, ("nodes", nid, "options"), f"node '{nid}' is a {spec['type']} and cannot have options",
+                    "Make it a menu, or remove options.")
+        office = str(spec.get("office", ""))
+        if spec["type"] == "office" and office not in offices:
+            out.add(doc, ("nodes", nid, "office"), f"node '{nid}' names office '{office}', which is not in "
+                    "config/offices.yaml", f"Use one of: {', '.join(offices)}.")
+        sms = str(spec.get("sms", ""))
+        if spec["type"] == "content":
+            if not sms:
+                out.add(doc, ("nodes", nid), f"content node '{nid}' has no sms template",
+                        f"Add sms: sms.{nid} and write that template in every prompts file.")
+            for code, table in prompts.items():
+                parts = table.get(nid)
+                if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p.strip() for p in parts)):
+                    out.add(doc, ("nodes", nid), f"content node '{nid}' has no text in prompts/{code}.yaml",
+                            f"Add '{nid}:' to prompts/{code}.yaml as a list of short parts ('- ...').")
+        nodes[nid] = Node(nid, spec["type"], options, office, sms)
+    if "main" not in nodes:
+        out.add(doc, ("nodes",), "there is no 'main' node", "The call starts at 'main': add it.")
+    for nid in nodes:
+        ps = parents.get(nid, [])
+        if nid != "main" and len(ps) != 1:
+            msg = (f"node '{nid}' cannot be reached from any menu" if not ps else
+                   f"node '{nid}' is an option of {len(ps)} menus ({', '.join(ps)}); 'back' would be ambiguous")
+            out.add(doc, ("nodes", nid), msg, "Make it an option of exactly one menu.")
+    # Reachability from main (a cycle of menus could otherwise hide nodes).
+    seen, todo = set(), ["main"]
+    while todo:
+        n = todo.pop()
+        if n in seen or n not in nodes:
+            continue
+        seen.add(n)
+        todo.extend(nodes[n].options.values())
+    for nid in nodes:
+        if nid not in seen and parents.get(nid):
+            out.add(doc, ("nodes", nid), f"node '{nid}' cannot be reached from the main menu",
+                    "Make it an option of a menu that the main menu leads to.")
+    return {nid: Node(n.id, n.type, n.options, n.office, n.sms, (parents.get(nid) or [""])[0])
+            for nid, n in nodes.items()}
+
+
+def _check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[str, dict],
+                   nodes: dict[str, Node], policy: dl.Policy, out: _Collector) -> None:
+    ref = prompts.get(REFERENCE_LANG)
+    if ref is None:
+        return
+    ref_doc = docs[f"prompts/{REFERENCE_LANG}.yaml"]
+    needed = _needed_prompts(nodes, policy)
+    for key in sorted(needed - set(ref)):
+        out.add(ref_doc, (), f"prompt '{key}' is missing", f"Add '{key}: ...' to prompts/{REFERENCE_LANG}.yaml.")
+    for code, table in prompts.items():
+        doc = docs[f"prompts/{code}.yaml"]
+        locale = Locale.parse(settings.languages[code].locale)
+        for key in sorted(set(ref) - set(table)):
+            out.add(doc, (), f"prompt '{key}' is missing in {code}",
+                    f"Add '{key}:' (see line {ref_doc.line(key)} of prompts/{REFERENCE_LANG}.yaml).")
+        for key in sorted(set(table) - set(ref)):
+            out.add(doc, (key,), f"prompt '{key}' is not used (it is not in prompts/{REFERENCE_LANG}.yaml)",
+                    "Remove it, or check its spelling.")
+        for key, value in table.items():
+            if key not in ref:
+                continue
+            if not prompt_texts(value) or any(not t.strip() for t in prompt_texts(value)):
+                out.add(doc, (key,), f"prompt '{key}' is empty or not text", "Write the text after the colon.")
+                continue
+            if isinstance(ref[key], dict) != isinstance(value, dict) or isinstance(ref[key], list) != isinstance(value, list):
+                out.add(doc, (key,), f"prompt '{key}' has a different shape than in {REFERENCE_LANG}",
+                        "A topic is a list of parts ('- ...'); a plural has forms (one:, other:).")
+                continue
+            want = set().union(*(placeholders(t) for t in prompt_texts(ref[key])))
+            for i, text in enumerate(prompt_texts(value)):
+                got = placeholders(text)
+                at = (key, i) if isinstance(value, list) else (key,)
+                if got - want:
+                    out.add(doc, at, f"prompt '{key}' uses {{{', '.join(sorted(got - want))}}}, which "
+                            f"prompts/{REFERENCE_LANG}.yaml does not", "Keep the {names} exactly as in English.")
+                if want - got and not isinstance(value, list):
+                    out.add(doc, at, f"prompt '{key}' lacks {{{', '.join(sorted(want - got))}}}",
+                            "Keep every {name} of the English text, untranslated.")
+            if isinstance(value, dict):
+                forms = {"other"} | set(locale.plural_form.tags)
+                if missing := forms - set(value):
+                    out.add(doc, (key,), f"prompt '{key}' lacks plural forms {', '.join(sorted(missing))} for {code}",
+                            f"{code} needs the forms: {', '.join(sorted(forms))}.")
+            if code == "kk":
+                for text in prompt_texts(value):
+                    words = re.findall(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]{4,}", text)
+                    if len(words) >= 4 and not KAZAKH_LETTERS & set(text):
+                        out.add(doc, (key,), f"prompt '{key}' looks Russian: no Kazakh letter (ә ғ қ ң ө ұ ү һ і)",
+                                "Write it in Kazakh with Kazakh letters.", "warning")
+                        break
+
+
+def _needed_prompts(nodes: dict[str, Node], policy: dl.Policy) -> set[str]:
+    """Prompt keys the menu and the reminder rules rely on."""
+    needed = {"language.name", "language.choose", "menu.option", "footer.main", "footer.menu",
+              "footer.content", "footer.more", "error.wrong_key", "error.silence", "goodbye.silence"}
+    for n in nodes.values():
+        if n.type in ("menu", "reminders"):
+            needed.add(f"title.{n.id}")
+        if n.parent and n.type != "office":
+            needed.add(f"label.{n.id}")
+        if n.sms:
+            needed.add(n.sms)
+    return needed

@@ -1,0 +1,98 @@
+"""Turning prompt keys into words in the caller's language: placeholders, plurals, dates.
+
+Legal periods are never typed into prompts by hand: `{filing}` or `{appeal}` are rendered from
+config/deadlines.yaml with the language's plural rules, so a prompt cannot disagree with the
+rule that schedules reminders.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from hotline.content.model import PERIOD_RULES, Content
+
+
+class _Values(dict):
+    """Placeholder values; a missing one raises a clear KeyError instead of printing braces."""
+
+    def __missing__(self, key: str) -> Any:
+        raise KeyError(f"no value for placeholder {{{key}}}")
+
+
+def plural(content: Content, lang: str, forms: dict[str, str], n: int) -> str:
+    """Pick the plural form of `n` by the language's CLDR rules, and write `n` as the locale does (Babel)."""
+    locale = Locale.parse(content.lang(lang).locale)
+    return forms.get(locale.plural_form(n), forms["other"]).format(n=format_decimal(n, locale=locale))
+
+
+def period(content: Content, lang: str, rule_id: str) -> str:
+    """'5 calendar days', '3 месяца', from the rule's period."""
+    rule = content.policy.rules[rule_id]
+    table = content.prompts[lang]
+    if rule.months:
+        return plural(content, lang, table["period.months"], rule.months)
+    return plural(content, lang, table["period.days"], rule.days)
+
+
+def key_name(content: Content, lang: str, key: str) -> str:
+    """How a key is spoken: digits as they are, * and # by name."""
+    table = content.prompts[lang]
+    return {"*": table.get("key.star", "*"), "#": table.get("key.hash", "#")}.get(key, key)
+
+
+def common_values(content: Content, lang: str) -> dict[str, str]:
+    """Values every prompt may use: legal periods and the universal keys' names (memoised per snapshot)."""
+    cached = content.memo.get(("common", lang))
+    if cached is None:
+        cached = content.memo[("common", lang)] = _common_values(content, lang)
+    return cached
+
+
+def _common_values(content: Content, lang: str) -> dict[str, str]:
+    values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
+    keys = content.settings.keys
+    for name in ("repeat", "back", "main", "sms", "more"):
+        values[name] = key_name(content, lang, getattr(keys, name))
+    return values
+
+
+def text(content: Content, lang: str, key: str, /, **values: Any) -> str:
+    """The prompt `key` in `lang` with its placeholders filled in."""
+    template = content.prompts[lang][key]
+    merged = _Values(common_values(content, lang))
+    merged.update({k: v for k, v in values.items()})
+    if isinstance(template, dict):
+        return plural(content, lang, template, int(values["n"]))
+    return str(template).format_map(merged)
+
+
+def parts(content: Content, lang: str, key: str) -> list[str]:
+    """A topic's parts, each filled in."""
+    common = _Values(common_values(content, lang))
+    return [str(p).format_map(common) for p in content.prompts[lang][key]]
+
+
+def spoken_date(content: Content, lang: str, d: date) -> str:
+    """A date as it is read to a caller: 'Tuesday, 8 December'."""
+    return format_date(d, "EEEE, d MMMM", locale=content.lang(lang).locale)
+
+
+def short_date(content: Content, lang: str, d: date) -> str:
+    """A date for an SMS: '8 December', '8 декабря'."""
+    return format_date(d, "d MMMM", locale=content.lang(lang).locale)
+
+
+def office_values(content: Content, lang: str, office_id: str) -> dict[str, str]:
+    """The placeholders of one office in `lang`."""
+    o = content.offices[office_id]
+    return {"city": o.city[lang], "address": o.address[lang], "short": o.short[lang]}
+
+
+def addresses_sms(content: Content, lang: str) -> str:
+    """All offices in one short SMS."""
+    items = [text(content, lang, "sms.address_item", **office_values(content, lang, oid)) for oid in content.offices]
+    return text(content, lang, "sms.addresses", list="; ".join(items))

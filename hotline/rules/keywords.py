@@ -1,0 +1,543 @@
+"""Inbound SMS keyword matching in Kazakh, Russian and English, in both scripts.
+
+Why forgiving: people write from old phones and Russian keyboards that have no
+Kazakh letters (ТОКТАТУ for ТОҚТАТУ, Latin "i" for "і"), in Latin
+transliteration, in capitals, with typos. A missed STOP keeps messaging
+someone who asked us to stop; a missed ADDRESS leaves someone without help.
+
+Why careful: a typo must never turn into STOP, START, YES or DELETE when
+another intent is close: those words change what we do with a person's
+number and data. Typos are accepted only for words of 5+ letters (one edit,
+Damerau-Levenshtein) or, for 4-letter words, one swapped pair of neighbours
+(STPO); shorter words must be exact; and a typo is refused when its target
+is ambiguous or when it lands near a protected intent's word.
+
+The vocabulary is data (config/keywords.yaml); this module is pure apart from
+reading that YAML file when asked to.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import yaml
+
+__all__ = [
+    "LANGUAGES",
+    "PROTECTED_INTENTS",
+    "Match",
+    "Vocabulary",
+    "normalise",
+]
+
+LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
+
+#: Intents no typo may lead into or out of (they opt people in and out, or delete data).
+PROTECTED_INTENTS: frozenset[str] = frozenset({"stop", "start", "yes", "delete"})
+
+#: The project's vocabulary file (used when no vocabulary is passed in).
+
+#: Letters only Kazakh uses (lower case; input is casefolded first).
+KAZAKH_ONLY_LETTERS: frozenset[str] = frozenset("әғқңөұүһі")
+
+# Kazakh letters -> what a Russian keyboard user types instead; ё -> е.
+_CYRILLIC_FOLD = str.maketrans(
+    {"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и", "ё": "е"}
+)
+
+# Latin letters without a decomposition that still look like plain ones.
+_LATIN_EXTRA = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h"})
+
+# Look-alikes used when one word mixes scripts ("STОP" with a Cyrillic О,
+# "МЕРЗIМ" with a Latin I standing in for і). Applied after casefolding.
+_LATIN_TO_CYRILLIC = str.maketrans(
+    {"a": "а", "b": "в", "c": "с", "e": "е", "h": "н", "i": "и", "k": "к", "m": "м",
+     "o": "о", "p": "р", "t": "т", "x": "х", "y": "у"}
+)
+_CYRILLIC_TO_LATIN = str.maketrans(
+    {"а": "a", "в": "b", "с": "c", "е": "e", "н": "h", "и": "i", "к": "k", "м": "m",
+     "о": "o", "р": "p", "т": "t", "х": "x", "у": "y"}
+)
+
+_APOSTROPHES = frozenset("'’ʼ‘`´")
+
+# Stripped from the start of an argument: "REMIND: 3.12" -> "3.12".
+_ARGUMENT_LEAD = " \t\r\n:;,.!?-–—=>"
+
+_FUZZY_MIN = 5  # words this long may have one edit
+_SWAP_LEN = 4  # words this long may have one swapped pair of neighbours
+_SAFETY_DISTANCE = 2  # a protected typo needs every other intent at least 3 edits away
+
+
+# --------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------
+
+
+def _is_word_char(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LNM"
+
+
+def _is_cyrillic(ch: str) -> bool:
+    return "\u0400" <= ch <= "\u052f"
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() and ch.isalpha()
+
+
+def _fold_latin_accent(ch: str) -> str:
+    if ch.isascii() or _is_cyrillic(ch):
+        return ch
+    base = unicodedata.normalize("NFD", ch)[0]
+    return base if base.isascii() and base.isalpha() else ch
+
+
+def _normalise_word(raw: str) -> str:
+    """Fold one word (a run of letters, digits and marks) to its matching form."""
+    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).casefold())
+    chars = []
+    for ch in text:
+        if ch in _APOSTROPHES or unicodedata.category(ch)[0] == "M":
+            continue  # ko'mek = komek; stray combining marks and variation selectors
+        chars.append(_fold_latin_accent(ch))
+    word = "".join(chars).translate(_LATIN_EXTRA).translate(_CYRILLIC_FOLD)
+    cyrillic = sum(map(_is_cyrillic, word))
+    latin = sum(map(_is_latin, word))
+    if cyrillic and latin:
+        # Fold the minority script into the majority; ties go to Cyrillic,
+        # because a Latin "i" for Kazakh "і" is the commonest mix.
+        word = word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN)
+    return word
+
+
+@dataclass(frozen=True)
+class _Token:
+    norm: str
+    start: int  # span in the original text
+    end: int
+
+
+def _tokens(text: str) -> list[_Token]:
+    """Split ``text`` into normalised words, keeping their spans in the original.
+
+    Apostrophes between letters join (ko'mek); every other punctuation mark,
+    symbol or emoji separates (ALMA-ATA = ALMA ATA).
+    """
+    out: list[_Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        if not _is_word_char(text[i]):
+            i += 1
+            continue
+        start = i
+        while i < n and (
+            _is_word_char(text[i])
+            or (text[i] in _APOSTROPHES and i + 1 < n and _is_word_char(text[i + 1]))
+        ):
+            i += 1
+        norm = _normalise_word(text[start:i])
+        if norm:
+            out.append(_Token(norm, start, i))
+    return out
+
+
+def normalise(text: str) -> str:
+    """The form keywords are compared in.
+
+    Casefolded, NFC, punctuation/symbols/emoji removed (they separate words),
+    whitespace collapsed, ё→е, Kazakh letters folded to their Russian
+    look-alikes (ә→а ғ→г қ→к ң→н ө→о ұ→у ү→у һ→х і→и), Latin accents removed,
+    and look-alike letters of the other script in a mixed-script word folded
+    into the word's main script. So ТОҚТАТУ, токтату and "Тоқтату!" are equal.
+    """
+    return " ".join(t.norm for t in _tokens(text))
+
+
+# --------------------------------------------------------------------------
+# Edit distance
+# --------------------------------------------------------------------------
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein (optimal string alignment) distance, capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        cur = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return min(prev[-1], limit + 1)
+
+
+def _is_swap(a: str, b: str) -> bool:
+    """True if b is a with exactly one pair of neighbouring letters swapped."""
+    if len(a) != len(b) or a == b:
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """``word`` and every string made from it by deleting up to ``depth`` letters."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+def _typo_of(word: str, known: str) -> bool:
+    """May ``word`` be read as a one-typo version of ``known``?"""
+    if len(word) >= _FUZZY_MIN and len(known) >= _FUZZY_MIN:
+        return _distance(word, known, 1) == 1
+    if len(word) == len(known) == _SWAP_LEN:
+        return _is_swap(word, known)
+    return False
+
+
+# --------------------------------------------------------------------------
+# Vocabulary
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Match:
+    """What an inbound message asks for."""
+
+    intent: str
+    lang: str | None  # language of the matched word if the word is language-specific
+    argument: str  # the rest of the original text after the keyword (and city), trimmed
+    city: str | None  # city id for `addresses`, if one was named
+    typo: bool = False  # the keyword was read through a typo: confirm before acting on it
+
+
+@dataclass(frozen=True)
+class _Target:
+    kind: str  # "intent" or "city"
+    name: str
+
+    @property
+    def protected(self) -> bool:
+        return self.kind == "intent" and self.name in PROTECTED_INTENTS
+
+
+_ADDRESSES = _Target("intent", "addresses")
+
+
+def _is_lang_code(code: object) -> bool:
+    """A language code as config/hotline.yaml names them: two or three lowercase letters."""
+    return isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()
+
+
+class Vocabulary:
+    """Keywords, cities and language hints, ready for matching.
+
+    Build with :meth:`from_dict` (the parsed YAML) or :meth:`load` (a path).
+    Raises ValueError on a malformed file or when one word (after folding)
+    belongs to two intents or to an intent and a city: such a file would make
+    matching depend on dictionary order.
+    """
+
+    def __init__(
+        self,
+        phrases: Mapping[tuple[str, ...], _Target],
+        langs: Mapping[tuple[str, ...], frozenset[str]],
+        symbols: Mapping[str, str],
+        fillers: Iterable[str],
+        word_langs: Mapping[str, frozenset[str]],
+        rule_words: Mapping[str, str] | None = None,
+    ) -> None:
+        self._phrases = dict(phrases)
+        self._rule_words = dict(rule_words or {})
+        self._langs = dict(langs)
+        self._symbols = dict(symbols)
+        self._fillers = frozenset(fillers)
+        self._word_langs = dict(word_langs)
+        self._max_len = max((len(p) for p in self._phrases), default=1)
+        # Deletion indexes (the SymSpell trick): two strings within edit distance
+        # d share a string reachable from each by at most d deletions, so a typo
+        # lookup touches a handful of candidates instead of the whole vocabulary.
+        self._word_index: dict[str, set[str]] = {}
+        for phrase in self._phrases:
+            for word in phrase:
+                for key in _deletions(word, 1):
+                    self._word_index.setdefault(key, set()).add(word)
+        self._joined_index: dict[str, set[tuple[str, _Target]]] = {}
+        for phrase, target in self._phrases.items():
+            joined = "".join(phrase)
+            for key in _deletions(joined, _SAFETY_DISTANCE):
+                self._joined_index.setdefault(key, set()).add((joined, target))
+
+    # ---- construction ----------------------------------------------------
+
+    @classmethod
+    def load(cls, path: str | Path) -> Vocabulary:
+        """Read and build the vocabulary from a YAML file."""
+        with open(path, encoding="utf-8") as fh:
+            return cls.from_dict(yaml.safe_load(fh))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
+        """Build from the parsed YAML: see config/keywords.yaml for the structure."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("intents"), Mapping):
+            raise ValueError("keywords: an 'intents' mapping is required")
+        phrases: dict[tuple[str, ...], _Target] = {}
+        langs: dict[tuple[str, ...], set[str]] = {}
+        symbols: dict[str, str] = {}
+        word_langs: dict[str, set[str]] = {}
+
+        def add(word: Any, target: _Target, where: str, lang: str | None) -> None:
+            if not isinstance(word, str) or not word.strip():
+                raise ValueError(f"keywords: {where}: {word!r} is not a word (quote it in YAML)")
+            key = tuple(t.norm for t in _tokens(word))
+            if not key:  # only symbols, e.g. "?"
+                sym = unicodedata.normalize("NFKC", "".join(word.split()))
+                if symbols.setdefault(sym, target.name) != target.name or target.kind != "intent":
+                    raise ValueError(f"keywords: {where}: symbol {word!r} is used twice")
+                return
+            other = phrases.setdefault(key, target)
+            if other != target:
+                raise ValueError(
+                    f"keywords: {where}: {word!r} (read as {' '.join(key)!r}) "
+                    f"is already a word of {other.kind} {other.name!r}"
+                )
+            if lang is not None:
+                langs.setdefault(key, set()).add(lang)
+                for w in key:
+                    word_langs.setdefault(w, set()).add(lang)
+
+        for intent, per_lang in data["intents"].items():
+            if not isinstance(intent, str):  # an unquoted `yes:` is read as True
+                raise ValueError(f"keywords: intent name {intent!r} is not text (quote it in YAML)")
+            if not isinstance(per_lang, Mapping):
+                raise ValueError(f"keywords: intent {intent!r} needs a mapping of languages")
+            for lang, words in per_lang.items():
+                if not _is_lang_code(lang):
+                    raise ValueError(f"keywords: intent {intent!r}: {lang!r} is not a language code (kk, ru, en...)")
+                for word in _as_list(words, f"intents.{intent}.{lang}"):
+                    add(word, _Target("intent", str(intent)), f"intents.{intent}.{lang}", lang)
+
+        for city, names in (data.get("cities") or {}).items():
+            for name in _as_list(names, f"cities.{city}"):
+                add(name, _Target("city", str(city)), f"cities.{city}", None)
+
+        fillers: set[str] = set()
+        for word in _as_list(data.get("fillers") or [], "fillers"):
+            norm = normalise(str(word))
+            if tuple(norm.split()) in phrases:
+                raise ValueError(f"keywords: filler {word!r} is also a keyword or city")
+            fillers.update(norm.split())
+
+        for lang, words in (data.get("language_hints") or {}).items():
+            if not _is_lang_code(lang):
+                raise ValueError(f"keywords: language_hints: {lang!r} is not a language code (kk, ru, en...)")
+            for word in _as_list(words, f"language_hints.{lang}"):
+                for w in normalise(str(word)).split():
+                    word_langs.setdefault(w, set()).add(lang)
+
+        rule_words: dict[str, str] = {}
+        for rule, words in (data.get("reminder_rules") or {}).items():
+            for word in _as_list(words, f"reminder_rules.{rule}"):
+                norm = normalise(str(word))
+                if rule_words.setdefault(norm, str(rule)) != rule:
+                    raise ValueError(f"keywords: reminder_rules.{rule}: {word!r} already names another rule")
+
+        return cls(
+            phrases,
+            {k: frozenset(v) for k, v in langs.items()},
+            symbols,
+            fillers,
+            {k: frozenset(v) for k, v in word_langs.items()},
+            rule_words,
+        )
+
+    def rule_word(self, word: str) -> str | None:
+        """'APPEAL' -> 'appeal': which deadline rule a word after REMIND names (None: not a rule word)."""
+        return self._rule_words.get(normalise(word))
+
+    # ---- introspection (for tests and `hotline check`) --------------------
+
+    def intent_of(self, phrase: str) -> str | None:
+        """The intent an exact (normalised) phrase belongs to, or None."""
+        target = self._phrases.get(tuple(normalise(phrase).split()))
+        return target.name if target and target.kind == "intent" else None
+
+    # ---- matching -----------------------------------------------------------
+
+    def match(self, text: str) -> Match | None:
+        """Read the keyword at the start of ``text``; None if there is none.
+
+        The keyword must be the first word(s). A city alone, or an address
+        word followed by a city ("ADDRESS ALMATY", "Алматы қаласы мекенжай"),
+        gives ``addresses`` with ``city`` set. A bare "?" means help.
+        """
+        tokens = _tokens(text)
+        if not tokens:
+            return self._match_symbol(text)
+        found = self._lookup(tokens, 0)
+        if found is None and tokens[0].norm in self._fillers:  # "в Алматы", "г. Алматы"
+            found = self._lookup(tokens, 1, only=_is_city)
+        if found is None:
+            return None
+        city: str | None = None
+        intent, lang, used, typo = found.target.name, found.lang, found.end, found.typo
+        if found.target.kind == "city":
+            city, intent, lang = found.target.name, "addresses", None
+            word = self._lookup(tokens, self._after_fillers(tokens, used), only=_is_addresses)
+            if word is not None:  # "Алматы қаласы мекенжай"
+                lang, used = word.lang, word.end
+        elif found.target == _ADDRESSES:
+            place = self._lookup(tokens, self._after_fillers(tokens, used), only=_is_city)
+            if place is not None:  # "АДРЕС В АЛМАТЫ"
+                city, used = place.target.name, place.end
+        rest = text[tokens[used - 1].end :]
+        # Only punctuation or emoji after the keyword ("STOP!", "«стоп».") is no argument.
+        argument = rest.strip().lstrip(_ARGUMENT_LEAD).strip() if _tokens(rest) else ""
+        return Match(intent=intent, lang=lang, argument=argument, city=city, typo=typo)
+
+    def guess_language(self, text: str) -> str:
+        """See :func:`guess_language`."""
+        folded = unicodedata.normalize("NFC", text).casefold()
+        if any(ch in KAZAKH_ONLY_LETTERS for ch in folded):
+            return "kk"
+        tokens = _tokens(folded)
+        # A Russian keyboard has no "і": Kazakh writers use a Latin "i" instead.
+        for t in tokens:
+            raw = folded[t.start : t.end]
+            if "i" in raw and any(map(_is_cyrillic, raw)):
+                return "kk"
+        norms = [t.norm for t in tokens]
+        if any(self._word_langs.get(w) == frozenset({"kk"}) for w in norms):
+            return "kk"
+        if any(map(_is_cyrillic, folded)):
+            return "ru"
+        if any(self._word_langs.get(w) == frozenset({"ru"}) for w in norms):
+            return "ru"  # Russian in Latin letters: "pomosh", "privet"
+        return "en"
+
+    # ---- internals -----------------------------------------------------------
+
+    def _match_symbol(self, text: str) -> Match | None:
+        compact = unicodedata.normalize("NFKC", "".join(text.split()))
+        if not compact:
+            return None
+        for sym, intent in self._symbols.items():
+            # "?", "??" and "???" all ask for help.
+            if compact == sym or (len(sym) == 1 and set(compact) == {sym}):
+                return Match(intent=intent, lang=None, argument="", city=None)
+        return None
+
+    def _lookup(
+        self, tokens: list[_Token], at: int, only: Callable[[_Target], bool] | None = None
+    ) -> _Found | None:
+        """The phrase starting at tokens[at]: exact (longest first), else one typo.
+
+        Cities also match with a short suffix: Kazakh "Алматыда", Russian
+        "Шымкенте".
+        """
+        if at >= len(tokens):
+            return None
+        words = [t.norm for t in tokens[at:]]
+        accept = only or (lambda t: True)
+        longest = min(self._max_len, len(words))
+        for n in range(longest, 0, -1):
+            key = tuple(words[:n])
+            target = self._phrases.get(key)
+            if target is not None and accept(target):
+                return _Found(target, at + n, _single(self._langs.get(key, frozenset())), False)
+        for n in range(longest, 0, -1):
+            fuzzy = self._fuzzy(tuple(words[:n]))
+            if fuzzy is not None and accept(fuzzy[0]):
+                return _Found(fuzzy[0], at + n, _single(fuzzy[1]), True)
+        first = words[0]
+        suffixed = {
+            target
+            for phrase, target in self._phrases.items()
+            if target.kind == "city"
+            and len(phrase) == 1
+            and len(phrase[0]) >= _FUZZY_MIN
+            and first.startswith(phrase[0])
+            and 0 < len(first) - len(phrase[0]) <= 4
+        }
+        if len(suffixed) == 1:
+            target = suffixed.pop()
+            if accept(target):
+                return _Found(target, at + 1, None, False)
+        return None
+
+    def _fuzzy(self, words: tuple[str, ...]) -> tuple[_Target, frozenset[str]] | None:
+        """The one target ``words`` is a single typo away from, if that is safe to say.
+
+        Returns the target and the languages of the phrases it was near.
+        """
+        hits = set()
+        for i, word in enumerate(words):
+            for key in _deletions(word, 1):
+                for known in self._word_index.get(key, ()):
+                    phrase = words[:i] + (known,) + words[i + 1 :]
+                    if known != word and phrase in self._phrases and _typo_of(word, known):
+                        hits.add(phrase)
+        targets = {self._phrases[p] for p in hits}
+        if len(targets) != 1:
+            return None  # nothing, or ambiguous
+        target = targets.pop()
+        joined = "".join(words)
+        candidates = set().union(
+            *(self._joined_index.get(key, ()) for key in _deletions(joined, _SAFETY_DISTANCE))
+        )
+        near = {
+            other
+            for known, other in candidates
+            if other != target and _distance(joined, known, _SAFETY_DISTANCE) <= _SAFETY_DISTANCE
+        }
+        if near and (target.protected or any(o.protected for o in near)):
+            return None
+        langs = frozenset().union(*(self._langs.get(p, frozenset()) for p in hits))
+        return target, langs
+
+    def _after_fillers(self, tokens: list[_Token], at: int) -> int:
+        """Skip up to two filler words ("в городе", "қаласы")."""
+        skipped = 0
+        while at < len(tokens) and tokens[at].norm in self._fillers and skipped < 2:
+            at += 1
+            skipped += 1
+        return at
+
+
+@dataclass(frozen=True)
+class _Found:
+    target: _Target
+    end: int  # index of the first token after the phrase
+    lang: str | None
+    typo: bool
+
+
+def _single(langs: frozenset[str]) -> str | None:
+    return next(iter(langs)) if len(langs) == 1 else None
+
+
+def _is_city(target: _Target) -> bool:
+    return target.kind == "city"
+
+
+def _is_addresses(target: _Target) -> bool:
+    return target == _ADDRESSES
+
+
+def _as_list(value: Any, where: str) -> list[Any]:
+    if isinstance(value, str) or not isinstance(value, list):
+        raise ValueError(f"keywords: {where} must be a list")
+    return value

@@ -1,0 +1,50 @@
+"""What one process shares between requests: connections, the current content, the clock."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Callable
+
+import redis
+from flask import current_app
+
+from hotline.content.audio import AudioLibrary
+from hotline.content.model import Content
+from hotline.runtime.reload import ContentHolder
+from hotline.runtime.speech import Speaker, Synthesiser
+from hotline.store.vault import Vault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hotline:
+    """Per-process services: connections, the current content, the clock. Views reach it with `current()`."""
+
+    config: dict
+    redis: redis.Redis
+    vault: Vault
+    holder: ContentHolder
+    synth: Synthesiser
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+
+    @property
+    def content(self) -> Content:
+        return self.holder.current()
+
+    @property
+    def library(self) -> AudioLibrary:
+        self.holder.current()
+        return self.holder.library
+
+    def speaker(self) -> Speaker:
+        return Speaker(self.content, self.library, self.synth, self.config.get("AUDIO_BASE_URL", ""))
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+def current() -> Hotline:
+    """The running hotline, from inside a request: the one way views reach it."""
+    return current_app.extensions["hotline"]

@@ -1,0 +1,64 @@
+"""Process settings from the environment (secrets, URLs); what callers hear lives in config/."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ENV_KEYS = (
+    "HOTLINE_ENV", "REDIS_URL", "HOTLINE_DATA_DIR", "HOTLINE_SECRET_KEY", "HOTLINE_CONTENT_DIR",
+    "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
+    "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH", "PROXY_HOPS",
+)
+
+
+def defaults() -> dict[str, Any]:
+    return {
+        "HOTLINE_ENV": "development",
+        "REDIS_URL": "",
+        "HOTLINE_DATA_DIR": "var",
+        "HOTLINE_SECRET_KEY": "",
+        "HOTLINE_CONTENT_DIR": "",
+        "TWILIO_ACCOUNT_SID": "",
+        "TWILIO_AUTH_TOKEN": "",
+        "TWILIO_MESSAGING_SERVICE_SID": "",
+        "TWILIO_FROM_NUMBER": "",
+        "TWILIO_API_URL": "",
+        "PUBLIC_URL": "",
+        "AUDIO_BASE_URL": "",
+        "OPERATOR_PASSWORD": "",
+        "OPERATOR_PASSWORD_HASH": "",
+        "PROXY_HOPS": 0,  # how many trusted proxies add X-Forwarded-For (1 on most Procfile platforms)
+        "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio webhooks are a few KB; anything larger is refused (413)
+        "CONTENT_RELOAD_SECONDS": 2.0,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Strict",
+        "PERMANENT_SESSION_LIFETIME": 1800,
+    }
+
+
+def from_env(environ: os._Environ | dict = os.environ) -> dict[str, Any]:
+    return {k: environ[k] for k in ENV_KEYS if environ.get(k)}
+
+
+def content_dir(configured: str) -> Path:
+    """Where config/, prompts/ and audio/ are: as configured, else the working directory, else the repo."""
+    if configured:
+        return Path(configured)
+    if (Path.cwd() / "config" / "menu.yaml").exists():
+        return Path.cwd()
+    return Path(__file__).resolve().parents[2]
+
+
+def local_secret(data_dir: Path) -> str:
+    """A per-installation secret for local mode, kept in the data directory (never in the repo)."""
+    path = Path(data_dir) / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value)
+    return value

@@ -1,0 +1,45 @@
+"""Aggregate counters for the dashboard: per day and per event, never per caller."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+import redis
+
+from hotline.store import keys as store
+
+if TYPE_CHECKING:
+    from hotline.runtime.hotline import Hotline
+
+KEEP_DAYS = 400
+
+
+def today(now: datetime, tz: tzinfo) -> str:
+    """The day a moment falls on in the hotline's time zone (config/deadlines.yaml), as a key part."""
+    return now.astimezone(tz).date().isoformat()
+
+
+def count(name: str, hl: "Hotline", n: int = 1) -> None:
+    """Add `n` to today's counter `name` (today by the hotline's clock); never breaks a request."""
+    try:
+        pipe = hl.redis.pipeline(transaction=False)
+        add(pipe, hl, name, n)
+        pipe.execute()
+    except redis.RedisError:
+        pass
+
+
+def add(pipe, hl: "Hotline", name: str, n: int = 1) -> None:
+    """Queue a counter increment on a pipeline the caller is sending anyway (saves a round trip)."""
+    key = store.stats(today(hl.now(), hl.content.policy.tz))
+    pipe.hincrby(key, name, n)
+    pipe.expire(key, KEEP_DAYS * 86400)
+
+
+def read(r: redis.Redis, days: int, end: date) -> dict[str, dict[str, int]]:
+    """{day: {counter: value}} for the `days` days up to `end`, oldest first."""
+    out: dict[str, dict[str, int]] = {}
+    for i in range(days - 1, -1, -1):
+        day = (end - timedelta(days=i)).isoformat()
+        out[day] = {k: int(v) for k, v in (r.hgetall(store.stats(day)) or {}).items()}
+    return out

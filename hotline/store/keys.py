@@ -1,0 +1,92 @@
+"""Every Redis key name and retention period, in one place.
+
+Keys carry Redis Cluster hash tags: everything about one person shares the tag {<hash>}, and
+each reminder shard shares {r<n>}, so every atomic script touches a single slot.
+"""
+from __future__ import annotations
+
+SHARDS = 16
+
+
+def call(sid: str) -> str:
+    return f"hl:call:{{{sid}}}"
+
+
+def caller(h: str) -> str:
+    """A returning caller's language (and nothing else)."""
+    return f"hl:caller:{{{h}}}"
+
+
+def optout(h: str) -> str:
+    return f"hl:optout:{{{h}}}"
+
+
+def subscriber(h: str) -> str:
+    """Encrypted number, language, consents and deadlines of one subscriber."""
+    return f"hl:sub:{{{h}}}"
+
+
+def pending(h: str) -> str:
+    """An SMS opt-in waiting for YES."""
+    return f"hl:pending:{{{h}}}"
+
+
+def daily_count(h: str, day: str) -> str:
+    return f"hl:cap:{{{h}}}:{day}"
+
+
+def person_keys(h: str) -> list[str]:
+    """Everything stored about one number except the opt-out (all in one slot)."""
+    return [caller(h), subscriber(h), pending(h)]
+
+
+def shard_of(h: str) -> int:
+    return int(h[:4], 16) % SHARDS
+
+
+def due(shard: int) -> str:
+    """Sorted set: reminder id -> send time (epoch seconds)."""
+    return f"hl:due:{{r{shard}}}"
+
+
+def jobs(shard: int) -> str:
+    """Hash: reminder id -> reminder data (JSON, no phone number)."""
+    return f"hl:jobs:{{r{shard}}}"
+
+
+def inflight(shard: int) -> str:
+    """Sorted set: reminder id -> lease expiry, while a worker holds it."""
+    return f"hl:inflight:{{r{shard}}}"
+
+
+def state(shard: int) -> str:
+    """Hash: reminder id -> 'sending' / 'uncertain' while a worker is at it."""
+    return f"hl:state:{{r{shard}}}"
+
+
+def person_jobs(shard: int, h: str) -> str:
+    """Set of one person's reminder ids (in the shard's slot, so STOP can cancel atomically)."""
+    return f"hl:pjobs:{{r{shard}}}:{h}"
+
+
+def stats(day: str) -> str:
+    return f"hl:stats:{day}"
+
+
+def message(sid: str) -> str:
+    """Delivery status of one outgoing message."""
+    return f"hl:msg:{{{sid}}}"
+
+
+def operator_lock(ip_hash: str) -> str:
+    """Failed dashboard logins from one client address (keyed hash), for the lockout."""
+    return f"hl:oplock:{{{ip_hash}}}"
+
+
+OUTBOX = "hl:outbox"
+
+
+CONTENT_ERROR = "hl:content:error"
+
+
+TTS_TEXT = "hl:tts:"

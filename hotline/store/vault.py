@@ -1,0 +1,45 @@
+"""Phone numbers at rest: a keyed hash for look-ups and Fernet encryption for sending.
+
+Both keys are derived from HOTLINE_SECRET_KEY with HKDF, so one secret serves both purposes
+without reusing key material.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from hotline.rules.phones import normalise
+
+
+class Vault:
+    """Keyed hashing and encryption, both derived from HOTLINE_SECRET_KEY."""
+
+    def __init__(self, secret: str) -> None:
+        if len(secret) < 16:
+            raise ValueError("HOTLINE_SECRET_KEY must be at least 16 characters")
+        material = secret.encode()
+        self._hash_key = self._derive(material, b"hotline phone hash")
+        self._fernet = Fernet(base64.urlsafe_b64encode(self._derive(material, b"hotline phone encryption")))
+
+    @staticmethod
+    def _derive(material: bytes, info: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(material)
+
+    def hash(self, number: str) -> str:
+        """A stable pseudonym for a number: the same number always gives the same id."""
+        canonical = normalise(number) or number.strip()
+        return hmac.new(self._hash_key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def encrypt(self, number: str) -> str:
+        return self._fernet.encrypt(number.encode()).decode()
+
+    def decrypt(self, token: str) -> str | None:
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, ValueError):
+            return None
