@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 from hotline import reminders
 from hotline.rules import deadlines as dl
-from hotline.rules.phones import calling_code, normalise
+from hotline.rules.phones import in_regions, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
 
@@ -89,7 +89,7 @@ def bulk_subscribe(hl: "Hotline", numbers: Iterable[str], lang: str, rule_id: st
     """
     numbers = list(numbers)
     if numbers and (normalise(numbers[0]) != numbers[0]
-                    or calling_code(numbers[0]) not in hl.content.settings.allowed_calling_codes):
+                    or not in_regions(numbers[0], hl.content.settings.allowed_regions)):
         raise reminders.NotAllowed(numbers[0])
     per_person = len(reminders.plan(hl, rule_id, start).times)
     sink = _RespSink(hl.redis) if backend == "resp" else _PipelineSink(hl.redis)

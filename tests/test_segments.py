@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hotline.rules.segments import GSM7_BASIC, GSM7_EXTENSION, SmsSize, measure
+from hotline.rules.segments import GSM7_BASIC, GSM7_EXTENSION, SmsSize, graphemes, measure
 
 KAZAKH_LETTERS = "әғқңөұүһіӘҒҚҢӨҰҮҺІ"
 
@@ -159,14 +159,16 @@ def test_single_segment_iff_within_single_limit(text: str) -> None:
 
 @settings(max_examples=300)
 @given(text=_texts)
-def test_segments_are_never_fewer_than_naive_and_at_most_one_more_per_part(text: str) -> None:
+def test_segments_are_never_fewer_than_naive_and_waste_less_than_a_cluster_per_part(text: str) -> None:
     size = measure(text)
     if size.segments == 1:
         return
     part = 153 if size.encoding == "GSM-7" else 67
     naive = -(-size.units // part)
-    # Keeping pairs whole can only waste at most one unit per part.
-    assert naive <= size.segments <= -(-size.units // (part - 1))
+    # A cluster never splits, so each part wastes less than the largest cluster.
+    biggest = max((2 if c in GSM7_EXTENSION else 1) if size.encoding == "GSM-7" else len(c.encode("utf-16-le")) // 2
+                  for c in graphemes(text))
+    assert naive <= size.segments <= -(-size.units // (part - (biggest - 1)))
 
 
 @given(text=st.text(_gsm_chars, max_size=400))
@@ -181,3 +183,80 @@ def test_ucs2_units_are_utf16_code_units(text: str) -> None:
     size = measure(text)
     if size.encoding == "UCS-2":
         assert size.units == len(text.encode("utf-16-le")) // 2
+
+
+# --------------------------------------------------------------------------
+# Corpus: every expected value below was produced by Twilio's own calculator
+# (npm sms-segments-calculator 1.3.0, TwilioDevEd/message-segment-calculator),
+# run on exactly these texts: encoding, units (septets / UTF-16 units) and
+# segments. A grapheme is never split across segments.
+# --------------------------------------------------------------------------
+
+Z, A = "ж", "a"
+FLAG = "🇰🇿"  # two regional indicators: 1 grapheme, 4 UTF-16 units
+FAMILY = "👩\u200d👩\u200d👧"  # 3 emoji + 2 zero-width joiners: 1 grapheme, 8 units
+THUMB = "👍🏽"  # emoji + skin tone: 1 grapheme, 4 units
+E_ACUTE = "e\u0301"  # e + combining acute: 1 grapheme, 2 units
+RAINBOW = "🏳️\u200d🌈"  # flag + VS16 + ZWJ + rainbow: 1 grapheme, 6 units
+
+CORPUS = [
+    # name, text, encoding, units, segments
+    ("gsm 160 = one segment", A * 160, "GSM-7", 160, 1),
+    ("gsm 161 = two", A * 161, "GSM-7", 161, 2),
+    ("gsm 306 = 2 x 153", A * 306, "GSM-7", 306, 2),
+    ("gsm 307 = three", A * 307, "GSM-7", 307, 3),
+    ("ESC pair cannot start at septet 153", A * 152 + "€" + A * 152, "GSM-7", 306, 3),
+    ("ESC pair ends part 1 exactly", A * 151 + "€" + A * 153, "GSM-7", 306, 2),
+    ("80 braces = 160 septets", "{" * 80, "GSM-7", 160, 1),
+    ("81 braces = 162 septets", "{" * 81, "GSM-7", 162, 2),
+    ("152 + euro = 154 septets, one segment", A * 152 + "€", "GSM-7", 154, 1),
+    ("CR LF is two characters", "a\r\nb", "GSM-7", 4, 1),
+    ("empty text is one segment", "", "GSM-7", 0, 1),
+    ("cyrillic 70 = one", Z * 70, "UCS-2", 70, 1),
+    ("cyrillic 71 = two", Z * 71, "UCS-2", 71, 2),
+    ("cyrillic 134 = 2 x 67", Z * 134, "UCS-2", 134, 2),
+    ("cyrillic 135 = three", Z * 135, "UCS-2", 135, 3),
+    ("kazakh letters 70 = one", "ә" * 70, "UCS-2", 70, 1),
+    ("kazakh letters 71 = two", "ғ" * 35 + "қ" * 36, "UCS-2", 71, 2),
+    ("a kazakh reminder", "Еске салу: беру мерзімінің соңғы күні 12 желтоқсан. Тоқтату: ТОҚТАТУ", "UCS-2", 68, 1),
+    ("CR LF in UCS-2", "ж\r\nж", "UCS-2", 4, 1),
+    ("GSM extension char is one unit in UCS-2", "д€" + "{" * 68, "UCS-2", 70, 1),
+    ("curly apostrophe forces UCS-2", "Hello ’", "UCS-2", 7, 1),
+    ("small c cedilla is not GSM-7 (70)", "ç" * 70, "UCS-2", 70, 1),
+    ("small c cedilla is not GSM-7 (71)", "ç" * 71, "UCS-2", 71, 2),
+    ("emoji at the end, 70 units", A * 68 + "👍", "UCS-2", 70, 1),
+    ("emoji at the end, 71 units", A * 69 + "👍", "UCS-2", 71, 2),
+    ("35 emoji = 70 units", "😀" * 35, "UCS-2", 70, 1),
+    ("36 emoji = 72 units", "😀" * 36, "UCS-2", 72, 2),
+    ("surrogate pair cannot start at unit 67", Z * 66 + "😀" + Z * 66, "UCS-2", 134, 3),
+    ("surrogate pair ends part 1 exactly", Z * 65 + "😀" + Z * 67, "UCS-2", 134, 2),
+    ("flag + 66 = 70 units", FLAG + Z * 66, "UCS-2", 70, 1),
+    ("flag + 67 = 71 units", FLAG + Z * 67, "UCS-2", 71, 2),
+    ("flag is never split (65 + 4 > 67)", Z * 65 + FLAG + Z * 65, "UCS-2", 134, 3),
+    ("flag ends part 1 exactly (63 + 4)", Z * 63 + FLAG + Z * 67, "UCS-2", 134, 2),
+    ("letter + combining mark is one unit pair", E_ACUTE, "UCS-2", 2, 1),
+    ("combining mark stays with its letter", Z * 66 + E_ACUTE + Z * 66, "UCS-2", 134, 3),
+    ("letter + mark end part 1 exactly", Z * 65 + E_ACUTE + Z * 67, "UCS-2", 134, 2),
+    ("family emoji (8 units) is never split", Z * 60 + FAMILY + Z * 66, "UCS-2", 134, 3),
+    ("skin tone stays with its emoji", Z * 65 + THUMB + Z * 65, "UCS-2", 134, 3),
+    ("rainbow flag ZWJ sequence", RAINBOW + Z * 64, "UCS-2", 70, 1),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "encoding", "units", "segments"), CORPUS, ids=[c[0] for c in CORPUS])
+def test_corpus_matches_twilios_calculator(name: str, text: str, encoding: str, units: int, segments: int) -> None:
+    assert measure(text) == SmsSize(encoding, units, segments)
+
+
+def test_the_corpus_covers_the_boundaries_and_kinds_of_text() -> None:
+    texts = [c[1] for c in CORPUS]
+    for needle in (FLAG, FAMILY, THUMB, E_ACUTE, RAINBOW, "€", "{", "ә", "😀", "\r\n"):
+        assert any(needle in t for t in texts), needle
+    units = {(c[2], c[3]) for c in CORPUS}
+    for boundary in (("GSM-7", 160), ("GSM-7", 161), ("GSM-7", 306), ("UCS-2", 70), ("UCS-2", 71), ("UCS-2", 134)):
+        assert boundary in units, boundary
+
+
+def test_graphemes_split_as_a_reader_sees_them() -> None:
+    assert graphemes(FLAG + E_ACUTE + FAMILY + "a") == [FLAG, E_ACUTE, FAMILY, "a"]
+    assert graphemes("a\r\nb") == ["a", "\r", "\n", "b"]

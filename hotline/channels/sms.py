@@ -17,7 +17,7 @@ from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
 from hotline.rules.dates import DateError, parse_text
 from hotline.rules.keywords import Match
-from hotline.rules.phones import calling_code, mask, normalise
+from hotline.rules.phones import in_regions, mask, normalise, region_of
 from hotline.runtime import stats
 from hotline.runtime.hotline import Hotline, current
 from hotline.store import keys as store
@@ -147,6 +147,12 @@ def inbound() -> Response:
     number = normalise(request.form.get("From", "")[:32])
     if number is None:
         return _reply(None)  # nobody to answer (short code, alphanumeric sender, garbage)
+    if not in_regions(number, hl.content.settings.allowed_regions):
+        # Read and counted, never dropped unseen: STOP is still honoured below; the reply is refused
+        # (and counted) by the sender's allow-list, since we never text numbers outside the regions.
+        log.info("SMS from %s (region %s) is outside sms.allowed_regions: not answered", mask(number),
+                 region_of(number) or "unknown")
+        stats.count("sms.in.out_of_region", hl)
     try:
         conv = Conversation(hl, number, body)
         intent = conv.match.intent if conv.match else None
@@ -182,7 +188,7 @@ def _store_down(hl: Hotline, number: str, body: str) -> Response:
     match = content.vocabulary.match(body)
     if not (match and match.intent in STORED_INTENTS):
         return _reply(None)
-    if calling_code(number) not in content.settings.allowed_calling_codes:
+    if not in_regions(number, content.settings.allowed_regions):
         return _reply(None)
     lang = match.lang or content.vocabulary.guess_language(body)
     lang = lang if lang in content.prompts else content.settings.default_language

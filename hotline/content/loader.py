@@ -34,6 +34,7 @@ from hotline.content.model import (
 from hotline.content.yamlio import Located, YamlError, load
 from hotline.rules import deadlines as dl
 from hotline.rules.keywords import Vocabulary
+from hotline.rules.phones import known_region
 
 
 def content_files(root: Path) -> list[Path]:
@@ -203,18 +204,22 @@ def _settings(doc: Located, out: _Collector) -> Settings | None:
         v = sms.get(name, 2 if name == "max_segments" else 10)
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             out.add(doc, ("sms", name), f"'sms.{name}' must be a whole number above 0, not {v!r}", "")
-    codes = sms.get("allowed_calling_codes", ["7"])
-    if not isinstance(codes, list) or not all(re.fullmatch(r"\d{1,3}", str(c)) for c in codes):
-        out.add(doc, ("sms", "allowed_calling_codes"), "allowed_calling_codes must be a list of country codes",
-                'Write them in quotes without "+", e.g. ["7", "996"].')
-        codes = ["7"]
+    if "allowed_calling_codes" in sms:
+        out.add(doc, ("sms", "allowed_calling_codes"),
+                "sms.allowed_calling_codes is no longer read: calling code 7 is shared by Kazakhstan and Russia",
+                'Write the regions instead, as ISO codes: allowed_regions: ["KZ"] (add "KG" for Kyrgyzstan, ...).')
+    regions = sms.get("allowed_regions", ["KZ"])
+    if not isinstance(regions, list) or not regions or not all(isinstance(c, str) and known_region(c) for c in regions):
+        out.add(doc, ("sms", "allowed_regions"), f"sms.allowed_regions must be a list of region codes, not {regions!r}",
+                'Write two-letter ISO codes in quotes, e.g. ["KZ"] or ["KZ", "KG"].')
+        regions = ["KZ"]
     offices_cfg = doc.data.get("offices", {}) if isinstance(doc.data, dict) else {}
     max_age = offices_cfg.get("max_age_days", 180) if isinstance(offices_cfg, dict) else 180
     if len(out.problems) > before:
         return None
     return Settings(languages, default, Keys(**keys), ints["gather_timeout"], ints["max_silences"],
                     ints["max_part_seconds"], sms.get("max_segments", 2), sms.get("daily_cap", 10),
-                    tuple(str(c) for c in codes), int(max_age), ints["call_state_ttl_minutes"],
+                    tuple(regions), int(max_age), ints["call_state_ttl_minutes"],
                     ints["caller_memory_days"])
 
 

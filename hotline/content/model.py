@@ -90,7 +90,7 @@ class Settings:
     max_part_seconds: int
     max_segments: int
     daily_cap: int
-    allowed_calling_codes: tuple[str, ...]
+    allowed_regions: tuple[str, ...]  # ISO codes of the numbers SMS may go to ("KZ")
     office_max_age_days: int
     call_state_ttl_minutes: int
     caller_memory_days: int

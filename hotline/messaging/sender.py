@@ -15,7 +15,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-from hotline.rules.phones import calling_code, mask, normalise
+from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
 
@@ -99,7 +99,7 @@ def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False) ->
         return _refuse(hl, to, "invalid_number", purpose)
     h = hl.vault.hash(number)
     settings = hl.content.settings
-    if calling_code(number) not in settings.allowed_calling_codes:
+    if not in_regions(number, settings.allowed_regions):
         return _refuse(hl, number, "country_not_allowed", purpose)
     day_key = store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
     try:  # one round trip: the opt-out and the day's count share the person's slot

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from hotline.rules import deadlines as dl
-from hotline.rules.phones import calling_code, mask, normalise
+from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
 from hotline.store.schedule import cancel
@@ -64,7 +64,7 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
     Confirming reminders is an explicit request, so it also lifts an earlier STOP.
     """
     e164 = normalise(number)
-    if e164 is None or calling_code(e164) not in hl.content.settings.allowed_calling_codes:
+    if e164 is None or not in_regions(e164, hl.content.settings.allowed_regions):
         raise NotAllowed("number not allowed")
     h = hl.vault.hash(e164)
     policy = hl.content.policy

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 
 import phonenumbers
 
@@ -24,6 +25,42 @@ def normalise(number: str) -> str | None:
 def calling_code(e164: str) -> str:
     """The country calling code of an E.164 number ("7" for Kazakhstan)."""
     return str(phonenumbers.parse(e164).country_code)
+
+
+def region_of(e164: str) -> str | None:
+    """The ISO region ("KZ", "RU") of an E.164 number; None if it is not a number.
+
+    +7 is shared by Kazakhstan and Russia, so the calling code cannot tell them apart. A valid
+    number is placed by phonenumbers' metadata; a number not (yet) assigned, by the leading digits
+    of the regions sharing its code (+7 7.. is Kazakhstan), else by the code's main region.
+    """
+    try:
+        parsed = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(parsed)
+    if region:
+        return region
+    national = str(parsed.national_number)
+    candidates = phonenumbers.region_codes_for_country_code(parsed.country_code)
+    metas = [(code, phonenumbers.PhoneMetadata.metadata_for_region(code)) for code in candidates]
+    for code, meta in metas:
+        if meta is not None and meta.leading_digits and re.match(meta.leading_digits, national):
+            return code
+    if len(candidates) == 1:
+        return candidates[0]
+    return next((code for code, meta in metas if meta is not None and meta.main_country_for_code), None)
+
+
+def in_regions(e164: str, regions: Iterable[str]) -> bool:
+    """True if the number belongs to one of `regions` (ISO codes; "*" admits every region)."""
+    allowed = set(regions)
+    return "*" in allowed or region_of(e164) in allowed
+
+
+def known_region(code: str) -> bool:
+    """An ISO region code phonenumbers has numbering data for ("KZ", "KG", ...)."""
+    return code in phonenumbers.SUPPORTED_REGIONS
 
 
 def mask(number: str | None) -> str:
