@@ -9,14 +9,12 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from conftest import Call, Twilio, make_app
-from test_checker import set_prompt
-from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
 
 from hotline.cli.audio import audio_group
 from hotline.content.audio import text_sha
 from hotline.content.loader import load_content
 from hotline.content.script import recording_slots
+from support import Call, Twilio, edit, make_app, set_prompt
 
 TODAY = date(2026, 12, 5)
 
@@ -141,7 +139,7 @@ def test_an_imported_recording_is_played_until_its_text_changes(tree: Path, tmp_
     def almaty_in_kazakh(sid: str) -> Call:
         call = Call(twilio, r, sid=sid)
         call.twilio.twiml("/voice", call.form())
-        call._take(call.twilio.twiml("/voice/key?n=apply&l=kk&p=0", call.form(Digits="2")))
+        call.hear(call.twilio.twiml("/voice/key?n=apply&l=kk&p=0", call.form(Digits="2")))
         return call
 
     call = almaty_in_kazakh("CA" + "1" * 32)

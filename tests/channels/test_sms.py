@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
-from fake_twilio import FakeTwilio
 
 from hotline.content import render as P
 from hotline.messaging import sender
 from hotline.rules.segments import measure
 from hotline.store import keys as store
+from support import CALLER, ROOT, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
 
 KEYWORDS = yaml.safe_load((ROOT / "config" / "keywords.yaml").read_text(encoding="utf-8"))
 
@@ -114,7 +113,7 @@ def test_send_to_me_only_ever_goes_to_the_calling_number(call: Call, r, hl) -> N
     call.press("3")
     call.press("2")  # deadlines
     root = call.twilio.twiml(call.gather().get("action"), call.form(Digits="8", To="+77779999999"))
-    call._take(root)
+    call.hear(root)
     (sent,) = outbox(r)
     assert hl.vault.decrypt(sent["to_enc"]) == CALLER
     assert sent["body"] == P.text(hl.content, "en", "sms.deadlines")

@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import psutil
-from conftest import ROOT
+
+from support import ROOT
 
 
 def free_port() -> int:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox
 from werkzeug.security import check_password_hash, generate_password_hash
 
+import support
 from hotline.content.audio import text_sha
 from hotline.content.script import recording_slots
 from hotline.dashboard import auth, phone, views
@@ -18,6 +17,7 @@ from hotline.rules.deadlines import ALMATY
 from hotline.rules.phones import _PHONE
 from hotline.runtime import stats
 from hotline.store import keys as store
+from support import CALLER, ROOT, Call, Twilio, make_app, outbox
 
 PASSWORD = "correct horse battery staple"
 PAGES = ["/operator/", "/operator/menu", "/operator/menu?lang=kk", "/operator/menu?lang=en", "/operator/phone",
@@ -64,10 +64,7 @@ def today_stats(r, clock) -> dict[str, int]:
 
 
 def content_copy(tmp_path: Path) -> Path:
-    root = tmp_path / "content"
-    for part in ("config", "prompts", "audio"):
-        shutil.copytree(ROOT / part, root / part)
-    return root
+    return support.content_copy(tmp_path / "content", ROOT)
 
 
 # ---- login ------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ import psutil
 import pytest
 import redis
 import requests
-from conftest import ROOT, SECRET, SUMMARY, full_numbers, start_redis
-from fake_twilio import FakeTwilio
 from twilio.request_validator import RequestValidator
+
+from support import ROOT, SECRET, SUMMARY, FakeTwilio, full_numbers, start_redis
 
 pytestmark = pytest.mark.soak
 

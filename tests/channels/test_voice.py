@@ -4,9 +4,9 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import CALLER, Call, Twilio, make_app, outbox
 
 from hotline.content import render as P
+from support import CALLER, Call, Twilio, make_app, outbox
 
 LANGS = {"kk": "1", "ru": "2", "en": "3"}
 SAY_LANGUAGE = {"ru": "ru-RU", "en": "en-US"}
@@ -108,7 +108,7 @@ def test_same_universal_keys_on_every_node_in_every_language(twilio: Twilio, r, 
             call = Call(twilio, r, sid=f"CA{lang}{node_id}{digits}")
             path = f"/voice/key?n={node_id}&l={lang}&p=0" if digits is not None else f"/voice/node?n={node_id}&l={lang}&s=1"
             root = twilio.twiml(path, call.form(**({"Digits": digits} if digits is not None else {})))
-            said = call._take(root)
+            said = call.hear(root)
             assert said, f"{node_id}/{lang}/{digits}: nothing said"
             assert root.find("Gather") is not None or root.find("Hangup") is not None
             if digits == keys.main:

@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 import redis
-from conftest import CALLER, PUBLIC, ROOT, SUMMARY, TOKEN, Call, Clock, SessionLog, Twilio, make_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
@@ -29,6 +28,7 @@ from werkzeug.wrappers import Request
 
 from hotline.content import render as P
 from hotline.content.loader import load_content
+from support import CALLER, PUBLIC, ROOT, SUMMARY, TOKEN, Call, Clock, SessionLog, Twilio, make_app
 
 VOICE = ["/voice", "/voice/lang", "/voice/node", "/voice/key", "/voice/status"]
 VOICE_WEIGHTED = VOICE + ["/voice/node", "/voice/key"]  # where the menus and the reminder steps are
@@ -264,7 +264,7 @@ def test_voice_malformed_dates_are_told_and_asked_again(twilio: Twilio, r, hl, l
     for digits, reason in [("99", "unreadable"), ("****", "unreadable"), ("1", "unreadable"),
                            ("12345", "unreadable"), ("##", "unreadable"), ("0000", "impossible")]:
         call = Call(twilio, r)
-        call._take(twilio.twiml(f"/voice/key?n=reminders&st=date&r=filing&l={lang}", call.form(Digits=digits)))
+        call.hear(twilio.twiml(f"/voice/key?n=reminders&st=date&r=filing&l={lang}", call.form(Digits=digits)))
         assert P.text(hl.content, lang, f"date.error.{reason}") in call.text, digits
         assert P.text(hl.content, lang, "reminders.enter_date") in call.text
         assert call.gather().get("numDigits") == "4"
@@ -279,7 +279,7 @@ def test_a_confirm_url_with_a_date_no_caller_could_key_goes_back_to_date_entry(
     for digits in (None, "1", "9"):
         call = Call(twilio, r)
         form = call.form(**({"Digits": digits} if digits else {}))
-        call._take(twilio.twiml(f"/voice/key?n=reminders&st=confirm&r=appeal&d={start}&l=en", form))
+        call.hear(twilio.twiml(f"/voice/key?n=reminders&st=confirm&r=appeal&d={start}&l=en", form))
         assert P.text(hl.content, "en", "reminders.enter_date") in call.text, digits
     assert not r.keys("hl:sub:*") and not r.keys("hl:due:*") and not r.lrange("hl:outbox", 0, -1)
     assert not [rec for rec in session_log.since(mark) if rec[0] >= logging.ERROR]

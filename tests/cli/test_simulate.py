@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import CALLER, PUBLIC, ROOT, SECRET, TOKEN, make_app
 from werkzeug.serving import make_server
 
 from hotline.cli.simulate import InProcess, scripted, simulate_call, simulate_command
 from hotline.content.loader import load_content
+from support import CALLER, PUBLIC, ROOT, SECRET, TOKEN, make_app
 
 LANGS = {"kk": "1", "ru": "2", "en": "3"}
 MASKED = "+7******4567"

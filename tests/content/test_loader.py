@@ -1,40 +1,21 @@
 """Loading operator content: a broken edit is refused with file, line, problem and fix."""
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT, Call, Twilio, make_app
 
 from hotline.content.loader import load_content
 from hotline.content.model import ContentError
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    """A private copy of the shipped content to break."""
-    for part in ("config", "prompts", "audio"):
-        shutil.copytree(ROOT / part, tmp_path / part)
-    return tmp_path
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+from support import ROOT, Call, Twilio, edit, line_of, make_app
 
 
 def problems(tree: Path) -> list[str]:
     with pytest.raises(ContentError) as info:
         load_content(tree, date(2026, 12, 5))
     return [str(p) for p in info.value.problems if p.severity == "error"]
-
-
-def line_of(path: Path, needle: str) -> int:
-    return next(i for i, l in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in l)
 
 
 def test_shipped_content_loads_without_warnings() -> None:

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT
-from test_content import edit, line_of, tree  # noqa: F401 - `tree` is a fixture
 
 from hotline.checks.checker import check_house_numbers, check_periods, run_checks
 from hotline.cli.check import check_command
 from hotline.content.audio import text_sha
 from hotline.content.loader import load_content
 from hotline.content.script import recording_slots
+from support import ROOT, edit, line_of, set_prompt
 
 TODAY = date(2026, 12, 5)
 
@@ -34,14 +33,6 @@ def write_wav(path: Path, seconds: float = 0.2) -> None:
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(b"\0\0" * int(8000 * seconds))
-
-
-def set_prompt(path: Path, key: str, text: str) -> None:
-    """Replace the one-line prompt `key`, whatever it says now."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    (i,) = [i for i, line in enumerate(lines) if line.startswith(f"{key}:")]
-    lines[i] = f'{key}: "{text}"\n'
-    path.write_text("".join(lines), encoding="utf-8")
 
 
 # ---- the shipped content ---------------------------------------------------------------------

@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import ROOT, SECRET, Clock, Twilio, make_app, redis_binary
-from fake_twilio import FakeTwilio
 from redis.cluster import RedisCluster, key_slot
 
 from hotline import reminders
 from hotline.store import keys as store
 from hotline.store import schedule
+from support import ROOT, SECRET, Clock, FakeTwilio, Twilio, make_app, redis_binary
 
 sys.path.insert(0, str(ROOT))  # the benchmark package (bench/) lives beside hotline/
 from bench import populate  # noqa: E402

@@ -22,22 +22,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import (
-    CALLER,
-    PUBLIC,
-    ROOT,
-    SECRET,
-    SUMMARY,
-    TOKEN,
-    Call,
-    SessionLog,
-    Twilio,
-    full_numbers,
-    make_app,
-    rest_app,
-    start_redis,
-)
-from fake_twilio import FakeTwilio
 
 from hotline import reminders
 from hotline.content import render as P
@@ -46,6 +30,22 @@ from hotline.rules.deadlines import ALMATY
 from hotline.runtime import stats
 from hotline.store import keys as store
 from hotline.store.connection import connect
+from support import (
+    CALLER,
+    PUBLIC,
+    ROOT,
+    SECRET,
+    SUMMARY,
+    TOKEN,
+    Call,
+    FakeTwilio,
+    SessionLog,
+    Twilio,
+    full_numbers,
+    make_app,
+    rest_app,
+    start_redis,
+)
 
 OTHER = "+77017654321"
 TWILIO_LIMIT = 15.0  # seconds Twilio waits for a webhook

@@ -11,12 +11,11 @@ import time
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
-from fake_twilio import FakeTwilio
 
 from hotline import reminders
 from hotline.content import render as P
 from hotline.store import keys as store
+from support import CALLER, ROOT, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
 
 ALMATY = timezone(timedelta(hours=5))
 

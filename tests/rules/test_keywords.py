@@ -9,8 +9,9 @@ import pytest
 import yaml
 
 from hotline.rules.keywords import PROTECTED_INTENTS, Match, Vocabulary, normalise
+from support import ROOT
 
-YAML_PATH = Path(__file__).resolve().parent.parent / "config" / "keywords.yaml"
+YAML_PATH = ROOT / "config" / "keywords.yaml"
 RAW = yaml.safe_load(YAML_PATH.read_text(encoding="utf-8"))
 VOCAB = Vocabulary.load(YAML_PATH)
 
@@ -496,6 +497,6 @@ def test_a_fourth_language_needs_only_words() -> None:
 
 
 def test_reminder_rule_words() -> None:
-    vocab = Vocabulary.load(Path(__file__).resolve().parent.parent / "config" / "keywords.yaml")
+    vocab = Vocabulary.load(ROOT / "config" / "keywords.yaml")
     assert vocab.rule_word("APPEAL") == vocab.rule_word("шағым") == vocab.rule_word("ШАГЫМ") == "appeal"
     assert vocab.rule_word("3.12") is None and vocab.rule_word("stop") is None

@@ -15,8 +15,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import CALLER, PUBLIC, ROOT, SECRET, TOKEN, Call, SessionLog, Twilio, full_numbers, make_app, outbox
-from fake_twilio import FakeTwilio
 from twilio.request_validator import RequestValidator
 
 from hotline import reminders
@@ -24,6 +22,7 @@ from hotline.content import render as P
 from hotline.rules.deadlines import ALMATY
 from hotline.runtime import stats
 from hotline.store import keys as store
+from support import CALLER, PUBLIC, ROOT, SECRET, TOKEN, Call, FakeTwilio, SessionLog, Twilio, full_numbers, make_app, outbox
 
 RU, KK, REST_CALLER = "+77017654321", "+77019998877", "+77015550123"
 PASSWORD = "correct horse battery staple"

@@ -9,11 +9,10 @@ from typing import Callable
 
 import pytest
 import yaml
-from conftest import Call, Twilio, make_app
-from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
 
 from hotline.content.audio import text_sha
 from hotline.content.script import recording_slots
+from support import Call, Twilio, edit, make_app
 
 WITHIN = 5.0  # seconds; the apps recheck the files every 0.2 s
 
@@ -40,7 +39,7 @@ def hotline(tree: Path, r, clock, tmp_path: Path, tts_cache: Path):
 def almaty(twilio: Twilio, r) -> str:
     """What an English caller hears after pressing 2 (Almaty) on the 'where to apply' menu."""
     call = Call(twilio, r)
-    call._take(twilio.twiml("/voice/key?n=apply&l=en&p=0", call.form(Digits="2")))
+    call.hear(twilio.twiml("/voice/key?n=apply&l=en&p=0", call.form(Digits="2")))
     return call.text
 
 

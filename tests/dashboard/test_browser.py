@@ -5,10 +5,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_app
 from werkzeug.serving import make_server
 
 from hotline.runtime import stats
+from support import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import copy
 from datetime import date, datetime, time, timedelta, timezone
-from pathlib import Path
 
 import pytest
 import yaml
@@ -25,8 +24,9 @@ from hotline.rules.deadlines import (
     reminder_times,
     zone,
 )
+from support import ROOT
 
-CONFIG = Path(__file__).resolve().parent.parent / "config" / "deadlines.yaml"
+CONFIG = ROOT / "config" / "deadlines.yaml"
 
 
 def base_config() -> dict:

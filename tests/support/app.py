@@ -1,0 +1,53 @@
+"""A real app for one test: the session's Redis, signed webhooks' token, a clock the test moves."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import redis
+
+from hotline import create_app
+from hotline.store.keys import OUTBOX
+from support.content import ROOT
+
+TOKEN = "test-auth-token-0123456789abcdef"
+PUBLIC = "https://hotline.example.org"
+SECRET = "test-secret-key-for-the-vault-0123456789"
+CALLER = "+77011234567"
+
+
+class Clock:
+    """The hotline's notion of now, moved by tests (Almaty is UTC+5)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, iso: str) -> None:
+        self.now = datetime.fromisoformat(iso)
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_app(r: redis.Redis | None, clock: Clock, tmp: Path, tts: Path, **overrides):
+    """create_app as a test needs it (overrides win over these defaults)."""
+    config = {"REDIS_CLIENT": r, "CLOCK": clock, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_URL": PUBLIC,
+              "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp / "var"), "TTS_CACHE_DIR": str(tts),
+              "HOTLINE_CONTENT_DIR": str(ROOT), "TESTING": True}
+    config.update(overrides)
+    return create_app(config)
+
+
+def rest_app(r: redis.Redis, clock: Clock, tmp: Path, tts: Path, fake, **overrides):
+    """An app that sends through the twilio REST client to `fake` (a FakeTwilio)."""
+    return make_app(r, clock, tmp, tts, TWILIO_ACCOUNT_SID=fake.account_sid, TWILIO_AUTH_TOKEN=fake.token,
+                    TWILIO_API_URL=fake.url, **overrides)
+
+
+def outbox(r: redis.Redis) -> list[dict]:
+    """The SMS the app wrote to its outbox (no Twilio credentials): oldest first."""
+    return [json.loads(x) for x in r.lrange(OUTBOX, 0, -1)]
