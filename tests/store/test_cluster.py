@@ -34,14 +34,23 @@ NUMBERS = [f"+7701{i:07d}" for i in range(1, 13)]
 
 
 def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
+    """n ports free now, each with its cluster bus port (port + 10000) free too: an ephemeral port
+    above 55535 has no bus port, and redis-server then refuses to start in cluster mode."""
+    found: list[int] = []
+    while len(found) < n:
+        with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+            port = s.getsockname()[1]
+        if port + 10000 > 65535 or port in found:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 10000))
+        except OSError:
+            continue
+        found.append(port)
+    return found
 
 
 def _redis_cli() -> str | None:
