@@ -4,10 +4,11 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import Twilio
 
+from hotline.content.loader import ContentError, load_content
 from hotline.rules.phones import in_regions, region_of
 from hotline.store import keys as store
+from support import Twilio, edit
 
 
 @pytest.mark.parametrize(("number", "region"), [
@@ -46,17 +47,9 @@ def test_a_stop_from_outside_the_regions_is_still_honoured(twilio: Twilio, r, hl
     assert r.exists(store.optout(hl.vault.hash("+79161234567")))
 
 
-def test_the_old_calling_code_setting_is_refused_with_a_fix(tmp_path) -> None:
-    import shutil
-
-    from conftest import ROOT
-
-    from hotline.content.loader import ContentError, load_content
-    for part in ("config", "prompts"):
-        shutil.copytree(ROOT / part, tmp_path / part)
-    path = tmp_path / "config" / "hotline.yaml"
-    path.write_text(path.read_text().replace('allowed_regions: ["KZ"]', 'allowed_calling_codes: ["7"]'))
+def test_the_old_calling_code_setting_is_refused_with_a_fix(tree) -> None:
+    edit(tree / "config" / "hotline.yaml", 'allowed_regions: ["KZ"]', 'allowed_calling_codes: ["7"]')
     with pytest.raises(ContentError) as exc:
-        load_content(tmp_path)
+        load_content(tree)
     assert "allowed_calling_codes is no longer read" in str(exc.value)
     assert 'allowed_regions: ["KZ"]' in str(exc.value)
