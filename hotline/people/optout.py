@@ -4,8 +4,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-import redis
-
 from hotline.rules.phones import mask
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -15,10 +13,6 @@ if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
 
 log = logging.getLogger(__name__)
-
-
-def is_opted_out(r: redis.Redis, h: str) -> bool:
-    return bool(r.exists(store.optout(h)))
 
 
 def opt_out(hl: "Hotline", number: str, why: str) -> None:

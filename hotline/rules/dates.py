@@ -26,6 +26,8 @@ from datetime import date
 
 from babel.dates import get_month_names
 
+from hotline.rules.textfold import KAZAKH_TO_RUSSIAN
+
 __all__ = [
     "DateError",
     "REASONS",
@@ -42,9 +44,6 @@ _LOCALES = ("kk", "ru", "en")
 _EARLIEST_YEAR = 1900  # an explicit year before this is a typo, not an arrival date
 _LEAP_LOOKBACK = 4  # 29 Feb without a year: the most recent one in the last 4 years
 
-_FOLD = str.maketrans(
-    {"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и", "ё": "е"}
-)
 
 # Words around a date that carry no information: "3rd of December",
 # "3-е декабря 2025 г.", "2025 жылғы 3-ші желтоқсан".
@@ -75,7 +74,7 @@ class DateError(ValueError):
 
 
 def _fold(text: str) -> str:
-    return unicodedata.normalize("NFC", text).casefold().translate(_FOLD)
+    return unicodedata.normalize("NFC", text).casefold().translate(KAZAKH_TO_RUSSIAN)
 
 
 def _check_day_month(day: int, month: int) -> None:

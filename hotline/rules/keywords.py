@@ -25,6 +25,18 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+from hotline.rules.textfold import (
+    FUZZY_MIN,
+    KAZAKH_ONLY_LETTERS,
+    Token,
+    deletions,
+    distance,
+    is_cyrillic,
+    normalise,
+    split_words,
+    typo_of,
+)
+
 __all__ = [
     "LANGUAGES",
     "PROTECTED_INTENTS",
@@ -38,37 +50,11 @@ LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 #: Intents no typo may lead into or out of (they opt people in and out, or delete data).
 PROTECTED_INTENTS: frozenset[str] = frozenset({"stop", "start", "yes", "delete"})
 
-#: The project's vocabulary file (used when no vocabulary is passed in).
 
-#: Letters only Kazakh uses (lower case; input is casefolded first).
-KAZAKH_ONLY_LETTERS: frozenset[str] = frozenset("әғқңөұүһі")
-
-# Kazakh letters -> what a Russian keyboard user types instead; ё -> е.
-_CYRILLIC_FOLD = str.maketrans(
-    {"ә": "а", "ғ": "г", "қ": "к", "ң": "н", "ө": "о", "ұ": "у", "ү": "у", "һ": "х", "і": "и", "ё": "е"}
-)
-
-# Latin letters without a decomposition that still look like plain ones.
-_LATIN_EXTRA = str.maketrans({"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ħ": "h"})
-
-# Look-alikes used when one word mixes scripts ("STОP" with a Cyrillic О,
-# "МЕРЗIМ" with a Latin I standing in for і). Applied after casefolding.
-_LATIN_TO_CYRILLIC = str.maketrans(
-    {"a": "а", "b": "в", "c": "с", "e": "е", "h": "н", "i": "и", "k": "к", "m": "м",
-     "o": "о", "p": "р", "t": "т", "x": "х", "y": "у"}
-)
-_CYRILLIC_TO_LATIN = str.maketrans(
-    {"а": "a", "в": "b", "с": "c", "е": "e", "н": "h", "и": "i", "к": "k", "м": "m",
-     "о": "o", "р": "p", "т": "t", "х": "x", "у": "y"}
-)
-
-_APOSTROPHES = frozenset("'’ʼ‘`´")
 
 # Stripped from the start of an argument: "REMIND: 3.12" -> "3.12".
 _ARGUMENT_LEAD = " \t\r\n:;,.!?-–—=>"
 
-_FUZZY_MIN = 5  # words this long may have one edit
-_SWAP_LEN = 4  # words this long may have one swapped pair of neighbours
 _SAFETY_DISTANCE = 2  # a protected typo needs every other intent at least 3 edits away
 
 
@@ -77,135 +63,9 @@ _SAFETY_DISTANCE = 2  # a protected typo needs every other intent at least 3 edi
 # --------------------------------------------------------------------------
 
 
-def _is_word_char(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LNM"
-
-
-def _is_cyrillic(ch: str) -> bool:
-    return "\u0400" <= ch <= "\u052f"
-
-
-def _is_latin(ch: str) -> bool:
-    return ch.isascii() and ch.isalpha()
-
-
-def _fold_latin_accent(ch: str) -> str:
-    if ch.isascii() or _is_cyrillic(ch):
-        return ch
-    base = unicodedata.normalize("NFD", ch)[0]
-    return base if base.isascii() and base.isalpha() else ch
-
-
-def _normalise_word(raw: str) -> str:
-    """Fold one word (a run of letters, digits and marks) to its matching form."""
-    text = unicodedata.normalize("NFC", unicodedata.normalize("NFC", raw).casefold())
-    chars = []
-    for ch in text:
-        if ch in _APOSTROPHES or unicodedata.category(ch)[0] == "M":
-            continue  # ko'mek = komek; stray combining marks and variation selectors
-        chars.append(_fold_latin_accent(ch))
-    word = "".join(chars).translate(_LATIN_EXTRA).translate(_CYRILLIC_FOLD)
-    cyrillic = sum(map(_is_cyrillic, word))
-    latin = sum(map(_is_latin, word))
-    if cyrillic and latin:
-        # Fold the minority script into the majority; ties go to Cyrillic,
-        # because a Latin "i" for Kazakh "і" is the commonest mix.
-        word = word.translate(_LATIN_TO_CYRILLIC if cyrillic >= latin else _CYRILLIC_TO_LATIN)
-    return word
-
-
-@dataclass(frozen=True)
-class _Token:
-    norm: str
-    start: int  # span in the original text
-    end: int
-
-
-def _tokens(text: str) -> list[_Token]:
-    """Split ``text`` into normalised words, keeping their spans in the original.
-
-    Apostrophes between letters join (ko'mek); every other punctuation mark,
-    symbol or emoji separates (ALMA-ATA = ALMA ATA).
-    """
-    out: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        if not _is_word_char(text[i]):
-            i += 1
-            continue
-        start = i
-        while i < n and (
-            _is_word_char(text[i])
-            or (text[i] in _APOSTROPHES and i + 1 < n and _is_word_char(text[i + 1]))
-        ):
-            i += 1
-        norm = _normalise_word(text[start:i])
-        if norm:
-            out.append(_Token(norm, start, i))
-    return out
-
-
-def normalise(text: str) -> str:
-    """The form keywords are compared in.
-
-    Casefolded, NFC, punctuation/symbols/emoji removed (they separate words),
-    whitespace collapsed, ё→е, Kazakh letters folded to their Russian
-    look-alikes (ә→а ғ→г қ→к ң→н ө→о ұ→у ү→у һ→х і→и), Latin accents removed,
-    and look-alike letters of the other script in a mixed-script word folded
-    into the word's main script. So ТОҚТАТУ, токтату and "Тоқтату!" are equal.
-    """
-    return " ".join(t.norm for t in _tokens(text))
-
-
 # --------------------------------------------------------------------------
 # Edit distance
 # --------------------------------------------------------------------------
-
-
-def _distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein (optimal string alignment) distance, capped at limit + 1."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    prev2: list[int] = []
-    prev = list(range(len(b) + 1))
-    for i in range(1, len(a) + 1):
-        cur = [i] + [0] * len(b)
-        for j in range(1, len(b) + 1):
-            cost = 0 if a[i - 1] == b[j - 1] else 1
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
-            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
-                cur[j] = min(cur[j], prev2[j - 2] + 1)
-        if min(cur) > limit:
-            return limit + 1
-        prev2, prev = prev, cur
-    return min(prev[-1], limit + 1)
-
-
-def _is_swap(a: str, b: str) -> bool:
-    """True if b is a with exactly one pair of neighbouring letters swapped."""
-    if len(a) != len(b) or a == b:
-        return False
-    diff = [i for i in range(len(a)) if a[i] != b[i]]
-    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-
-
-def _deletions(word: str, depth: int) -> set[str]:
-    """``word`` and every string made from it by deleting up to ``depth`` letters."""
-    out = {word}
-    frontier = {word}
-    for _ in range(depth):
-        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
-        out |= frontier
-    return out
-
-
-def _typo_of(word: str, known: str) -> bool:
-    """May ``word`` be read as a one-typo version of ``known``?"""
-    if len(word) >= _FUZZY_MIN and len(known) >= _FUZZY_MIN:
-        return _distance(word, known, 1) == 1
-    if len(word) == len(known) == _SWAP_LEN:
-        return _is_swap(word, known)
-    return False
 
 
 # --------------------------------------------------------------------------
@@ -273,12 +133,12 @@ class Vocabulary:
         self._word_index: dict[str, set[str]] = {}
         for phrase in self._phrases:
             for word in phrase:
-                for key in _deletions(word, 1):
+                for key in deletions(word, 1):
                     self._word_index.setdefault(key, set()).add(word)
         self._joined_index: dict[str, set[tuple[str, _Target]]] = {}
         for phrase, target in self._phrases.items():
             joined = "".join(phrase)
-            for key in _deletions(joined, _SAFETY_DISTANCE):
+            for key in deletions(joined, _SAFETY_DISTANCE):
                 self._joined_index.setdefault(key, set()).add((joined, target))
 
     # ---- construction ----------------------------------------------------
@@ -302,7 +162,7 @@ class Vocabulary:
         def add(word: Any, target: _Target, where: str, lang: str | None) -> None:
             if not isinstance(word, str) or not word.strip():
                 raise ValueError(f"keywords: {where}: {word!r} is not a word (quote it in YAML)")
-            key = tuple(t.norm for t in _tokens(word))
+            key = tuple(t.norm for t in split_words(word))
             if not key:  # only symbols, e.g. "?"
                 sym = unicodedata.normalize("NFKC", "".join(word.split()))
                 if symbols.setdefault(sym, target.name) != target.name or target.kind != "intent":
@@ -384,7 +244,7 @@ class Vocabulary:
         word followed by a city ("ADDRESS ALMATY", "Алматы қаласы мекенжай"),
         gives ``addresses`` with ``city`` set. A bare "?" means help.
         """
-        tokens = _tokens(text)
+        tokens = split_words(text)
         if not tokens:
             return self._match_symbol(text)
         found = self._lookup(tokens, 0)
@@ -405,7 +265,7 @@ class Vocabulary:
                 city, used = place.target.name, place.end
         rest = text[tokens[used - 1].end :]
         # Only punctuation or emoji after the keyword ("STOP!", "«стоп».") is no argument.
-        argument = rest.strip().lstrip(_ARGUMENT_LEAD).strip() if _tokens(rest) else ""
+        argument = rest.strip().lstrip(_ARGUMENT_LEAD).strip() if split_words(rest) else ""
         return Match(intent=intent, lang=lang, argument=argument, city=city, typo=typo)
 
     def guess_language(self, text: str) -> str:
@@ -413,16 +273,16 @@ class Vocabulary:
         folded = unicodedata.normalize("NFC", text).casefold()
         if any(ch in KAZAKH_ONLY_LETTERS for ch in folded):
             return "kk"
-        tokens = _tokens(folded)
+        tokens = split_words(folded)
         # A Russian keyboard has no "і": Kazakh writers use a Latin "i" instead.
         for t in tokens:
             raw = folded[t.start : t.end]
-            if "i" in raw and any(map(_is_cyrillic, raw)):
+            if "i" in raw and any(map(is_cyrillic, raw)):
                 return "kk"
         norms = [t.norm for t in tokens]
         if any(self._word_langs.get(w) == frozenset({"kk"}) for w in norms):
             return "kk"
-        if any(map(_is_cyrillic, folded)):
+        if any(map(is_cyrillic, folded)):
             return "ru"
         if any(self._word_langs.get(w) == frozenset({"ru"}) for w in norms):
             return "ru"  # Russian in Latin letters: "pomosh", "privet"
@@ -441,7 +301,7 @@ class Vocabulary:
         return None
 
     def _lookup(
-        self, tokens: list[_Token], at: int, only: Callable[[_Target], bool] | None = None
+        self, tokens: list[Token], at: int, only: Callable[[_Target], bool] | None = None
     ) -> _Found | None:
         """The phrase starting at tokens[at]: exact (longest first), else one typo.
 
@@ -468,7 +328,7 @@ class Vocabulary:
             for phrase, target in self._phrases.items()
             if target.kind == "city"
             and len(phrase) == 1
-            and len(phrase[0]) >= _FUZZY_MIN
+            and len(phrase[0]) >= FUZZY_MIN
             and first.startswith(phrase[0])
             and 0 < len(first) - len(phrase[0]) <= 4
         }
@@ -485,10 +345,10 @@ class Vocabulary:
         """
         hits = set()
         for i, word in enumerate(words):
-            for key in _deletions(word, 1):
+            for key in deletions(word, 1):
                 for known in self._word_index.get(key, ()):
                     phrase = words[:i] + (known,) + words[i + 1 :]
-                    if known != word and phrase in self._phrases and _typo_of(word, known):
+                    if known != word and phrase in self._phrases and typo_of(word, known):
                         hits.add(phrase)
         targets = {self._phrases[p] for p in hits}
         if len(targets) != 1:
@@ -496,19 +356,19 @@ class Vocabulary:
         target = targets.pop()
         joined = "".join(words)
         candidates = set().union(
-            *(self._joined_index.get(key, ()) for key in _deletions(joined, _SAFETY_DISTANCE))
+            *(self._joined_index.get(key, ()) for key in deletions(joined, _SAFETY_DISTANCE))
         )
         near = {
             other
             for known, other in candidates
-            if other != target and _distance(joined, known, _SAFETY_DISTANCE) <= _SAFETY_DISTANCE
+            if other != target and distance(joined, known, _SAFETY_DISTANCE) <= _SAFETY_DISTANCE
         }
         if near and (target.protected or any(o.protected for o in near)):
             return None
         langs = frozenset().union(*(self._langs.get(p, frozenset()) for p in hits))
         return target, langs
 
-    def _after_fillers(self, tokens: list[_Token], at: int) -> int:
+    def _after_fillers(self, tokens: list[Token], at: int) -> int:
         """Skip up to two filler words ("в городе", "қаласы")."""
         skipped = 0
         while at < len(tokens) and tokens[at].norm in self._fillers and skipped < 2:

@@ -30,10 +30,6 @@ class Synthesiser:
         self.binary = shutil.which("espeak-ng")
         self.sox = shutil.which("sox")
 
-    @property
-    def available(self) -> bool:
-        return self.binary is not None
-
     def name(self, text: str, voice: str, slow: bool) -> str:
         return hashlib.sha256(f"{voice}|{int(slow)}|{text}".encode()).hexdigest()[:24] + ".wav"
 

@@ -1,0 +1,133 @@
+"""Signing up for deadline reminders by phone: the date on the keypad, read back, confirmed by a key."""
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import redis
+from flask import request
+from twilio.twiml.voice_response import VoiceResponse
+
+from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
+from hotline.content import render as P
+from hotline.content.audio import Utterance
+from hotline.content.script import REMINDER_RULES
+from hotline.messaging import sender
+from hotline.people.optout import forget
+from hotline.reminders import schedule as reminders
+from hotline.rules import deadlines as dl
+from hotline.rules.dates import DateError, parse_keypad
+from hotline.runtime import stats
+
+log = logging.getLogger(__name__)
+
+
+def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance], digits: str | None = None,
+                  rule: str | None = None) -> VoiceResponse:
+    """date: ask for DDMM; confirm: read the deadline back and wait for 1 (yes) or 2 (again)."""
+    rule = rule or request.args.get("r", "")
+    if rule not in REMINDER_RULES:
+        return render(call, "reminders")
+    keys = call.content.settings.keys
+    l = call.lang.code
+    if digits == keys.main:
+        return render(call, "main")
+    if digits == keys.back:
+        return render(call, "reminders")
+    if stage == "date":
+        if digits is None or digits == keys.repeat:
+            return call.gather(voice_url("key", n="reminders", st="date", r=rule, l=l),
+                               notices + [call.u("reminders.enter_date")],
+                               voice_url("node", n="reminders", st="date", r=rule, l=l, s=silences + 1),
+                               digits=4, timeout=DATE_DIGITS_TIMEOUT)
+        today = call.hl.now().astimezone(call.content.policy.tz).date()
+        try:
+            start = parse_keypad(digits, today)
+        except DateError as exc:
+            return reminder_step(call, "date", 0, [call.u(f"date.error.{_date_reason(exc)}")], rule=rule)
+        return reminder_confirm(call, rule, start, [])
+    if stage == "confirm":
+        start = _date_arg(request.args.get("d", ""), call.hl.now().astimezone(call.content.policy.tz).date())
+        if start is None:
+            return reminder_step(call, "date", 0, [], rule=rule)
+        if digits is None or digits == keys.repeat:
+            return reminder_confirm(call, rule, start, notices, silences)
+        if digits == "2":
+            return reminder_step(call, "date", 0, [], rule=rule)
+        if digits == "1":
+            return reminder_subscribe(call, rule, start)
+        return reminder_confirm(call, rule, start, [call.u("error.wrong_key")])
+    return render(call, "reminders")
+
+
+def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance], silences: int = 0) -> VoiceResponse:
+    c, l = call.content, call.lang.code
+    policy = c.policy
+    r = policy.rules[rule]
+    end = dl.deadline(r, start)
+    now = call.hl.now()
+    readback = Utterance(P.text(c, l, f"reminders.readback.{rule}", date=P.spoken_date(c, l, end)), slow=True)
+    if dl.deadline_end(r, start, policy) <= now:
+        stats.count("reminders.optin_passed", call.hl)
+        return render(call, "main", notices=notices + [call.u("reminders.passed")])
+    if not dl.reminder_times(r, start, now, policy):
+        return render(call, "main", notices=notices + [readback, call.u("reminders.nothing_left")])
+    return call.gather(voice_url("key", n="reminders", st="confirm", r=rule, d=start.isoformat(), l=l),
+                       notices + [readback, call.u("reminders.confirm")],
+                       voice_url("node", n="reminders", st="confirm", r=rule, d=start.isoformat(), l=l, s=silences + 1))
+
+
+def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
+    """Store consent and the schedule, then confirm by SMS (which says how to stop).
+
+    The deadline may have passed since the date was read back (a call across midnight): then say
+    so, as the read-back would now, rather than confirm reminders that will never come.
+    """
+    policy = call.content.policy
+    passed = dl.deadline_end(policy.rules[rule], start, policy) <= call.hl.now()
+    if passed or not reminders.plan(call.hl, rule, start).times:
+        return reminder_confirm(call, rule, start, [])
+    try:
+        reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
+    except reminders.NotAllowed:  # a number we never text (another country): trying later will not help
+        return render(call, "reminders", notices=[call.u("sms.not_sent")])
+    except redis.RedisError as exc:
+        log.warning("voice opt-in not stored: %s", type(exc).__name__)
+        return render(call, "reminders", notices=[call.u("error.try_later")])
+    try:
+        sender.send(call.hl, call.caller, call.t("sms.remind_confirmed"), purpose="reminders.confirmed")
+    except redis.RedisError:
+        pass  # the reminders are stored: the confirmation SMS is a courtesy, and they say how to stop
+    return render(call, "main", notices=[call.u("reminders.confirmed")])
+
+
+def reminder_filed(call: Call) -> VoiceResponse:
+    try:
+        reminders.mark_filed(call.hl, call.caller)
+    except redis.RedisError:
+        return render(call, "reminders", notices=[call.u("error.try_later")])
+    return render(call, "main", notices=[call.u("reminders.filed_done")])
+
+
+def reminder_delete(call: Call) -> VoiceResponse:
+    """'Delete my data' by phone: the same as the SMS keyword (reminders, language memory, consents)."""
+    try:
+        forget(call.hl, call.hl.vault.hash(call.caller))
+    except redis.RedisError:
+        return render(call, "reminders", notices=[call.u("error.try_later")])
+    stats.count("person.deleted", call.hl)
+    return render(call, "main", notices=[call.u("reminders.deleted")])
+
+
+def _date_reason(exc: DateError) -> str:
+    return exc.reason if exc.reason in ("impossible", "future") else "unreadable"
+
+
+def _date_arg(value: str, today: date) -> date | None:
+    """The start date a confirm URL carries, if a caller could have keyed it: DDMM dates are past,
+    within a year (29 February: four). Anything else goes back to date entry, never into date maths."""
+    try:
+        start = date.fromisoformat(value)
+        return start if today - timedelta(days=5 * 366) <= start <= today else None
+    except ValueError:
+        return None
