@@ -11,6 +11,7 @@ from hotline.content import render as P
 from hotline.content.model import REFERENCE_LANG, Content, Problem
 from hotline.content.report import Table, doc_of, problem_at
 from hotline.content.script import FIXED_PROMPTS
+from hotline.content.yamlio import Located
 from hotline.rules.segments import SmsSize, measure
 
 
@@ -23,13 +24,22 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     """The template filled with the longest values it can really get; and a note of what they were."""
     if key == "sms.addresses":
         return P.addresses_sms(content, lang), "with every office"
-    day = max((P.short_date(content, lang, date(2026, month, 28)) for month in range(1, 13)), key=len)
-    count = max(len(r.reminders) for r in content.policy.rules.values())
+    day, count = _longest_dates(content, lang)
     values = {"deadline": day, "dates": ", ".join([day] * count)}
     filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
               for oid in content.offices]
     text, oid = max(filled, key=lambda f: measure(f[0]).units)
     return text, f"with office '{oid}', the date '{day}' and {count} reminder dates"
+
+
+def _longest_dates(content: Content, lang: str) -> tuple[str, int]:
+    """The longest date as an SMS writes it in `lang`, and the most reminders any rule sends (per snapshot)."""
+    cached = content.memo.get(("longest_dates", lang))
+    if cached is None:
+        day = max((P.short_date(content, lang, date(2026, month, 28)) for month in range(1, 13)), key=len)
+        count = max(len(r.reminders) for r in content.policy.rules.values())
+        cached = content.memo[("longest_dates", lang)] = (day, count)
+    return cached
 
 
 def _size_fix(size: SmsSize, limit: int) -> str:
@@ -44,16 +54,21 @@ def check_sms(content: Content) -> tuple[list[Problem], Table]:
     """Every SMS template, in every language, at its longest, against sms.max_segments."""
     limit = content.settings.max_segments
     langs = list(content.settings.languages)
-    docs = {lang: doc_of(content, f"prompts/{lang}.yaml") for lang in langs}
+    docs: dict[str, Located] = {}  # parsed again only to name a line: so only when there is a problem
+
+    def doc(lang: str) -> Located:
+        if lang not in docs:
+            docs[lang] = doc_of(content, f"prompts/{lang}.yaml")
+        return docs[lang]
+
     problems, rows = [], []
     for key in sms_templates(content):
         cells = []
         for lang in langs:
-            doc = docs[lang]
             try:
                 text, used = longest_sms(content, lang, key)
             except (KeyError, ValueError, IndexError) as exc:
-                problems.append(problem_at(content, doc, (key,), f"SMS '{key}' in {lang} cannot be filled in: {exc}",
+                problems.append(problem_at(content, doc(lang), (key,), f"SMS '{key}' in {lang} cannot be filled in: {exc}",
                                          "Use only the {names} of the English text, exactly as written there."))
                 cells.append("?")
                 continue
@@ -61,7 +76,7 @@ def check_sms(content: Content) -> tuple[list[Problem], Table]:
             cells.append(f"{size.segments} {size.encoding} ({size.units})" + (" TOO LONG" if size.segments > limit else ""))
             if size.segments > limit:
                 problems.append(problem_at(
-                    content, doc, (key,),
+                    content, doc(lang), (key,),
                     f"SMS '{key}' in {lang} takes {size.segments} segments at its longest ({size.encoding}, "
                     f"{size.units} characters {used}); the limit is {limit} (sms.max_segments in config/hotline.yaml)",
                     _size_fix(size, limit)))
