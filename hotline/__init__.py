@@ -15,7 +15,12 @@ log = logging.getLogger(__name__)
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
-    """The app factory: config from defaults, then the environment, then `overrides` (tests)."""
+    """The app factory: config from defaults, then the environment, then `overrides` (tests).
+
+    Objects a caller may hand in through `overrides`: REDIS_CLIENT (instead of REDIS_URL), CLOCK (a
+    callable returning an aware datetime) and CONTENT (content already loaded from
+    HOTLINE_CONTENT_DIR; the tests share one snapshot of their fixture content this way).
+    """
     from hotline.channels.audio import audio_bp
     from hotline.channels.sms import sms_bp
     from hotline.channels.voice import voice_bp
@@ -51,7 +56,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     clock = cfg.get("CLOCK") or shifted_clock(os.environ.get("HOTLINE_CLOCK_START", ""))
     client = cfg.get("REDIS_CLIENT") or connect(cfg["REDIS_URL"] or None, data_dir)
     root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
-    holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock)
+    holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock, cfg.get("CONTENT"))
     app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder,
                                         Synthesiser(Path(cfg.get("TTS_CACHE_DIR") or data_dir / "tts"), client), clock)
     if int(cfg.get("PROXY_HOPS") or 0):  # behind N trusted proxies: real client address and scheme

@@ -36,12 +36,17 @@ class ContentHolder:
     keeps serving. Each process checks on its own, so every web process picks up a save.
     """
 
-    def __init__(self, root: Path, interval: float, redis_client: redis.Redis | None, clock: Callable[[], datetime]) -> None:
+    def __init__(self, root: Path, interval: float, redis_client: redis.Redis | None, clock: Callable[[], datetime],
+                 first: Content | None = None) -> None:
+        """`first`: content already loaded from `root` (snapshots are immutable, so processes' apps
+        may share one); otherwise it is loaded here, and that first load must succeed."""
         self.root, self.interval, self.redis, self.clock = Path(root), interval, redis_client, clock
         self._lock = threading.Lock()
         self._checked = 0.0
         self._seen = self._fingerprint()
-        self.content: Content = load_content(self.root, clock().date())  # the first load must succeed
+        if first is not None and Path(first.root) != self.root:
+            raise ValueError(f"content loaded from {first.root} cannot serve {self.root}")
+        self.content: Content = first or load_content(self.root, clock().date())
         self.library = AudioLibrary(self.root / "audio")
         self.error: str | None = None
         self._publish(None)
