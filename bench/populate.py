@@ -7,7 +7,7 @@ data: the same keys, fields, JSON, scores and TTLs (reusing its `plan`, `job_id`
 `store` and the Vault), as a stream of commands sent either through a redis-py pipeline
 (`backend="pipeline"`, works on Redis Cluster too) or as raw RESP over one socket
 (`backend="resp"`, ~10x faster, a single Redis only). `snapshot` is how the tests prove that
-both write exactly what `subscribe` writes (tests/test_cluster.py::test_bench_bulk_layout_matches_subscribe).
+both write exactly what `subscribe` writes (bench/test_populate.py, run by `make bench`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fixtures: a real Redis server, a fresh app per test, signed Twilio webhooks, a controllable clock.
+"""Fixtures: a real Redis server, a fresh app per test on the frozen fixture content, signed Twilio
+webhooks, a controllable clock.
 The helpers they use are in tests/support/ (`from support import ...`).
 
 Session-wide checks live here too: no full phone number in any log line of the run; soak tests only
@@ -14,7 +15,7 @@ import pytest
 import redis
 
 from support import SESSION_LOG, SUMMARY, Call, Clock, FakeTwilio, SessionLog, Twilio, full_numbers, make_app, masked, start_redis
-from support.content import ROOT, content_copy
+from support.content import content_copy, fixture_content
 from support.logs import WATCHED_LOGGERS
 
 
@@ -43,6 +44,12 @@ def tts_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("tts")
 
 
+@pytest.fixture(scope="session")
+def content():
+    """The frozen fixture content (tests/fixtures/content/), loaded once: what every `app` serves."""
+    return fixture_content()
+
+
 @pytest.fixture
 def app(r: redis.Redis, clock: Clock, tmp_path: Path, tts_cache: Path):
     return make_app(r, clock, tmp_path, tts_cache)
@@ -65,8 +72,8 @@ def call(twilio: Twilio, r: redis.Redis) -> Call:
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    """A private copy of the content, to edit or break."""
-    return content_copy(tmp_path / "content", ROOT)
+    """A private copy of the fixture content, to edit or break."""
+    return content_copy(tmp_path / "content")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import psutil
 
-from support import ROOT
+from support import FIXTURE
 
 
 def free_port() -> int:
@@ -35,7 +35,7 @@ def redis_servers_for(data_dir: Path) -> list[psutil.Process]:
 
 def serve(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_URL"))}
-    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(ROOT), PYTHONPATH=str(ROOT))
+    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE))
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60
@@ -88,7 +88,7 @@ def test_hotline_run_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     data_dir.mkdir()
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_URL"))}
-    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(ROOT), PYTHONPATH=str(ROOT))
+    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE))
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run", "--port", str(port)], env=env, cwd=data_dir,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 60

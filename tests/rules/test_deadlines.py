@@ -24,9 +24,6 @@ from hotline.rules.deadlines import (
     reminder_times,
     zone,
 )
-from support import ROOT
-
-CONFIG = ROOT / "config" / "deadlines.yaml"
 
 
 def base_config() -> dict:
@@ -450,25 +447,3 @@ def test_rule_constructor_validates_period():
              counted_from="c")
 
 
-# --- shipped config ---------------------------------------------------------------
-
-
-def test_shipped_config_loads_and_matches_facts():
-    with CONFIG.open(encoding="utf-8") as fh:
-        pol = Policy.from_dict(yaml.safe_load(fh))
-    r = pol.rules
-    assert set(r) == {"filing", "filing_irregular", "fingerprinting", "certificate", "appeal"}
-    # Legal periods from the FACTS sheet: an edit that changes them must fail here.
-    assert (r["filing"].days, r["filing"].months) == (5, 0)
-    assert (r["filing_irregular"].days, r["filing_irregular"].months) == (1, 0)
-    assert (r["fingerprinting"].days, r["fingerprinting"].months) == (3, 0)
-    assert (r["certificate"].days, r["certificate"].months) == (0, 3)
-    assert (r["appeal"].days, r["appeal"].months) == (0, 3)
-    assert r["filing"].reminders == (3, 1, 0) and r["filing"].send_at == time(10, 0)
-    assert r["filing_irregular"].reminders == (0,) and r["filing_irregular"].send_at == time(9, 0)
-    assert r["appeal"].reminders == (30, 14, 7, 2, 1)
-    assert pol.tz is ALMATY
-    assert (pol.quiet_start, pol.quiet_end, pol.evening_before) == (time(21), time(9), time(20, 30))
-    assert pol.retention_days == 30
-    assert deadline(r["filing"], date(2026, 12, 3)) == date(2026, 12, 8)
-    assert deadline(r["appeal"], date(2026, 11, 30)) == date(2027, 2, 28)

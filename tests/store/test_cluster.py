@@ -3,8 +3,8 @@
 Three redis-server processes in cluster mode, joined with `redis-cli --cluster create`; the app
 connects with REDIS_URL=redis-cluster://… (store.connect) like a deployment would. Reminders of
 several people (spread over slots and nodes) are sent exactly once by the worker, in-process and as
-`hotline worker --once`; STOP cancels; every Lua script's keys share one slot. Also here: the
-benchmark's bulk writer (bench/populate.py) writes exactly what `reminders.subscribe` writes.
+`hotline worker --once`; STOP cancels; every Lua script's keys share one slot. (That the
+benchmark's bulk writer writes what `reminders.subscribe` writes is bench/test_populate.py's job.)
 """
 from __future__ import annotations
 
@@ -25,10 +25,7 @@ from redis.cluster import RedisCluster, key_slot
 from hotline import reminders
 from hotline.store import keys as store
 from hotline.store import schedule
-from support import ROOT, SECRET, Clock, FakeTwilio, Twilio, make_app, redis_binary
-
-sys.path.insert(0, str(ROOT))  # the benchmark package (bench/) lives beside hotline/
-from bench import populate  # noqa: E402
+from support import FIXTURE, SECRET, Clock, FakeTwilio, Twilio, make_app, redis_binary
 
 NUMBERS = [f"+7701{i:07d}" for i in range(1, 13)]
 
@@ -132,12 +129,12 @@ class ScriptRecorder:
 
     def __init__(self, client: RedisCluster) -> None:
         self.calls: list[tuple[str, list[str]]] = []
-        self._eval = client.eval
+        self.original_eval = client.eval
 
         def recording_eval(script: str, numkeys: int, *keys_and_args):
             name = next((n for n in ("CLAIM", "CANCEL", "FINISH", "MARK") if getattr(schedule, n) == script), "?")
             self.calls.append((name, [str(k) for k in keys_and_args[:numkeys]]))
-            return self._eval(script, numkeys, *keys_and_args)
+            return self.original_eval(script, numkeys, *keys_and_args)
 
         client.eval = recording_eval  # type: ignore[method-assign]
 
@@ -179,7 +176,7 @@ def test_cluster_reminders_once_each_stop_cancels_and_scripts_stay_in_one_slot(c
     env = {**os.environ, "REDIS_URL": f"redis-cluster://127.0.0.1:{cluster}", "TWILIO_ACCOUNT_SID": fake.account_sid,
            "TWILIO_AUTH_TOKEN": fake.token, "TWILIO_API_URL": fake.url, "TWILIO_FROM_NUMBER": "+77000000000",
            "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_CLOCK_START": "2026-12-08T10:00:30+05:00",
-           "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)}
+           "HOTLINE_CONTENT_DIR": str(FIXTURE), "HOTLINE_DATA_DIR": str(tmp_path / "var")}
     worker = subprocess.run([sys.executable, "-m", "hotline.cli", "worker", "--once"], env=env, cwd=tmp_path,
                             capture_output=True, text=True, timeout=120)
     assert worker.returncode == 0, worker.stderr[-2000:]
@@ -207,30 +204,3 @@ def test_every_script_key_set_is_one_slot_for_every_shard() -> None:
         for name, keys in sets.items():
             assert len({key_slot(k.encode()) for k in keys}) == 1, (shard, name)
     assert len({key_slot(k.encode()) for k in store.person_keys(h) + [store.optout(h)]}) == 1
-
-
-def test_bulk_writer_on_the_cluster_matches_subscribe(capp) -> None:
-    hl = capp.extensions["hotline"]
-    number = NUMBERS[3]
-    reminders.subscribe(hl, number, "ru", "filing", date(2026, 12, 3), channel="sms")
-    expected = populate.snapshot(hl, number)
-    hl.redis.flushall()
-    populate.bulk_subscribe(hl, [number], "ru", "filing", date(2026, 12, 3), backend="pipeline")
-    assert populate.snapshot(hl, number) == expected
-
-
-@pytest.mark.parametrize("backend", ["pipeline", "resp"])
-def test_bench_bulk_layout_matches_subscribe(r, hl, backend: str) -> None:
-    """bench/populate.py writes what reminders.subscribe writes (keys, fields, JSON, scores, TTLs), for
-    several people at once, so the benchmarks measure the real layout."""
-    numbers = ["+77011234567", "+77017654321", "+77470000001"]
-    expected = {}
-    for n in numbers:
-        reminders.subscribe(hl, n, "kk", "filing", date(2026, 12, 3), channel="sms")
-        expected[n] = populate.snapshot(hl, n)
-    keys = sorted(k for k in r.keys("*") if not k.startswith("hl:stats:"))
-    r.flushall()
-    assert populate.bulk_subscribe(hl, numbers, "kk", "filing", date(2026, 12, 3), backend=backend, chunk=2) == (3, 6)
-    assert sorted(k for k in r.keys("*") if not k.startswith("hl:stats:")) == keys
-    for n in numbers:
-        assert populate.snapshot(hl, n) == expected[n]

@@ -1,4 +1,4 @@
-"""A real app for one test: the session's Redis, signed webhooks' token, a clock the test moves."""
+"""A real app for one test: the session's Redis, the frozen fixture content, a clock the test moves."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import redis
 
 from hotline import create_app
 from hotline.store.keys import OUTBOX
-from support.content import ROOT
+from support.content import FIXTURE, fixture_content
 
 TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://hotline.example.org"
@@ -34,11 +34,14 @@ class Clock:
 
 
 def make_app(r: redis.Redis | None, clock: Clock, tmp: Path, tts: Path, **overrides):
-    """create_app as a test needs it (overrides win over these defaults)."""
+    """create_app as a test needs it (overrides win over these defaults). Content: the frozen fixture,
+    loaded once for the whole run and shared by every app, unless HOTLINE_CONTENT_DIR points elsewhere."""
     config = {"REDIS_CLIENT": r, "CLOCK": clock, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_URL": PUBLIC,
               "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp / "var"), "TTS_CACHE_DIR": str(tts),
-              "HOTLINE_CONTENT_DIR": str(ROOT), "TESTING": True}
+              "HOTLINE_CONTENT_DIR": str(FIXTURE), "TESTING": True}
     config.update(overrides)
+    if Path(config["HOTLINE_CONTENT_DIR"]) == FIXTURE:
+        config.setdefault("CONTENT", fixture_content())
     return create_app(config)
 
 

@@ -29,7 +29,7 @@ import redis
 import requests
 from twilio.request_validator import RequestValidator
 
-from support import ROOT, SECRET, SUMMARY, FakeTwilio, full_numbers, start_redis
+from support import FIXTURE, ROOT, SECRET, SUMMARY, FakeTwilio, full_numbers, start_redis
 
 pytestmark = pytest.mark.soak
 
@@ -160,8 +160,8 @@ def test_soak(tmp_path: Path) -> None:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "REDIS_URL": f"unix://{sock}", "TWILIO_ACCOUNT_SID": fake.account_sid,
            "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_URL": fake.url, "TWILIO_FROM_NUMBER": "+77000000000",
-           "PUBLIC_URL": base, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_CONTENT_DIR": str(ROOT),
-           "HOTLINE_DATA_DIR": str(tmp_path / "var"), "PYTHONPATH": str(ROOT)}
+           "PUBLIC_URL": base, "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_CONTENT_DIR": str(FIXTURE),
+           "HOTLINE_DATA_DIR": str(tmp_path / "var")}
     logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("web", "worker")}
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4", "--bind",
                             f"127.0.0.1:{port}", "--timeout", "15", "hotline:create_app()"],
