@@ -7,7 +7,10 @@ with --run-soak.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -17,6 +20,13 @@ import redis
 from support import SESSION_LOG, SUMMARY, Call, Clock, FakeTwilio, SessionLog, Twilio, full_numbers, make_app, masked, start_redis
 from support.content import content_copy, fixture_content
 from support.logs import WATCHED_LOGGERS
+
+# pytest keeps only the newest few numbered temporary folders under one root and deletes older ones
+# when a run starts: two checkouts testing at once on one machine would delete each other's Redis
+# sockets mid-run. Each checkout gets its own root (short, so Unix socket paths stay under 108 bytes).
+_TEMPROOT = Path(tempfile.gettempdir()) / ("hl-" + hashlib.sha1(str(Path(__file__).resolve()).encode()).hexdigest()[:8])
+_TEMPROOT.mkdir(exist_ok=True)
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", str(_TEMPROOT))
 
 
 @pytest.fixture(scope="session")
