@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from hotline.store.breaker import GuardedRedis
 
@@ -83,7 +85,9 @@ def _stop_embedded(key: str) -> None:
     if not getattr(server, "cleanupregistry", False):
         return
     try:
-        server.shutdown()  # SHUTDOWN flushes the append-only file, then the server exits
+        # SHUTDOWN flushes the append-only file, then the server exits and drops the connection: sent
+        # without redis-py's default retries, which would spend ~4 s reconnecting to a socket that is gone.
+        redis.Redis(unix_socket_path=server.socket_file, retry=Retry(NoBackoff(), 0)).shutdown()
     except redis.ConnectionError:
         pass  # the server closed our connection as it exited: that is success
     except Exception as exc:  # noqa: BLE001 - stopping anyway; say why
