@@ -1,4 +1,8 @@
-"""The SMS channel: keywords in, short discreet replies out, and delivery status callbacks."""
+"""The SMS and WhatsApp channel: keywords in, short discreet replies out, and delivery status callbacks.
+
+Twilio posts WhatsApp messages to the same webhook as SMS, with From "whatsapp:+7...": the same
+keywords, replies and opt-in work there; `via` says which channel a message came on.
+"""
 from __future__ import annotations
 
 import json
@@ -11,7 +15,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from hotline.channels.webhooks import twilio_signed
 from hotline.content import render as P
-from hotline.messaging import sender
+from hotline.messaging import sender, whatsapp
 from hotline.people.optout import forget, opt_in, opt_out, opt_out_hash
 from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
@@ -28,6 +32,9 @@ PENDING_TTL = 86400
 MAX_BODY = 1600
 # What must be stored to be true: while Redis is down these are answered "try again shortly".
 STORED_INTENTS = frozenset({"stop", "start", "yes", "remind", "filed", "delete"})
+# In one-way SMS mode (nobody can text the hotline) an SMS that still arrives is answered only for
+# what must be honoured; anything else gets sms.oneway_reply, which points to the phone line.
+ONE_WAY_ANSWERED = frozenset({"stop", "start", "delete", "filed"})
 STATUSES = {"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled",
             "scheduled", "receiving", "received"}
 
@@ -44,8 +51,8 @@ def _reply(text: str | None) -> Response:
 class Conversation:
     """One inbound SMS: who sent it (hashed), in which language to answer, and the answer."""
 
-    def __init__(self, hl: Hotline, number: str, body: str) -> None:
-        self.hl, self.number, self.body = hl, number, body
+    def __init__(self, hl: Hotline, number: str, body: str, via: str = "sms") -> None:
+        self.hl, self.number, self.body, self.via = hl, number, body, via
         self.content = hl.content
         self.h = hl.vault.hash(number)
         self.match: Match | None = self.content.vocabulary.match(body)
@@ -65,13 +72,16 @@ class Conversation:
         return self.content.settings.default_language
 
     def t(self, key: str, /, **values: object) -> str:
-        return P.text(self.content, self.lang, key, **values)
+        return P.text(self.content, self.lang, key, via=self.via, **values)
 
     def answer(self) -> str:
         """The reply text for this message (the view decides whether it may be sent)."""
         intent = self.match.intent if self.match else "help"
         handler = getattr(self, f"on_{intent}", self.on_help)
         stats.count(f"sms.in.{intent}", self.hl)
+        if self.via == "sms" and self.content.settings.one_way and intent not in ONE_WAY_ANSWERED:
+            stats.count("sms.in.one_way", self.hl)
+            return self.t("sms.oneway_reply")
         return handler()
 
     def on_help(self) -> str:
@@ -116,7 +126,7 @@ class Conversation:
             return self.t("sms.nothing_pending")
         pending = json.loads(raw)
         reminders.subscribe(self.hl, self.number, pending["lang"], pending["rule"],
-                            date.fromisoformat(pending["start"]), channel="sms")
+                            date.fromisoformat(pending["start"]), channel=self.via, via=self.via)
         self.hl.redis.delete(store.pending(self.h))
         return self.t("sms.remind_confirmed")
 
@@ -144,26 +154,35 @@ def split_rule(vocabulary, argument: str) -> tuple[str, str]:
 def inbound() -> Response:
     hl = current()
     body = request.form.get("Body", "")[:MAX_BODY]
-    number = normalise(request.form.get("From", "")[:32])
+    sent_from = request.form.get("From", "")[:48]
+    via = "whatsapp" if whatsapp.is_whatsapp(sent_from) else "sms"
+    number = normalise(sent_from.removeprefix(whatsapp.PREFIX))
     if number is None:
         return _reply(None)  # nobody to answer (short code, alphanumeric sender, garbage)
-    if not in_regions(number, hl.content.settings.allowed_regions):
+    settings = hl.content.settings
+    if via == "whatsapp" and not settings.whatsapp.enabled:
+        log.info("WhatsApp message from %s: WhatsApp is not enabled in config/hotline.yaml", mask(number))
+        stats.count("whatsapp.in.off", hl)
+    regions = settings.whatsapp.allowed_regions if via == "whatsapp" else settings.allowed_regions
+    if not in_regions(number, regions):
         # Read and counted, never dropped unseen: STOP is still honoured below; the reply is refused
         # (and counted) by the sender's allow-list, since we never text numbers outside the regions.
-        log.info("SMS from %s (region %s) is outside sms.allowed_regions: not answered", mask(number),
-                 region_of(number) or "unknown")
-        stats.count("sms.in.out_of_region", hl)
+        log.info("%s from %s (region %s) is outside the allowed regions: not answered",
+                 "WhatsApp message" if via == "whatsapp" else "SMS", mask(number), region_of(number) or "unknown")
+        stats.count(f"{via}.in.out_of_region", hl)
     try:
-        conv = Conversation(hl, number, body)
+        conv = Conversation(hl, number, body, via)
+        if via == "whatsapp" and settings.whatsapp.enabled:
+            whatsapp.note_inbound(hl, conv.h)  # free-form replies may go for 24 hours
         intent = conv.match.intent if conv.match else None
         if intent == "stop":
-            opt_out(hl, number, "sms")
-            gate = sender.permit(hl, number, "sms.stop", ignore_optout=True)
+            opt_out(hl, number, via)
+            gate = sender.permit(hl, number, f"{via}.stop", ignore_optout=True, via=via)
         elif intent == "start":
             opt_in(hl, number)
-            gate = sender.permit(hl, number, "sms.start")
+            gate = sender.permit(hl, number, f"{via}.start", via=via)
         else:
-            gate = sender.permit(hl, number, f"sms.{intent or 'help'}")
+            gate = sender.permit(hl, number, f"{via}.{intent or 'help'}", via=via)
         if gate.reason == "store_unavailable":
             return _store_down(hl, number, body)
         if not gate.ok:
@@ -171,7 +190,7 @@ def inbound() -> Response:
         if intent in ("stop", "start"):
             return _reply(conv.t(f"sms.{intent}"))
         text = conv.answer()
-        stats.count("sms.sent", hl)
+        stats.count(f"{via}.sent", hl)
         return _reply(text)
     except redis.RedisError:
         return _store_down(hl, number, body)

@@ -18,7 +18,8 @@ from hotline.content import render as P
 from hotline.content.audio import Utterance
 from hotline.content.model import Node
 from hotline.content.script import REMINDER_RULES
-from hotline.messaging import sender
+from hotline.messaging import sender, whatsapp
+from hotline.rules.phones import in_regions, normalise
 from hotline.runtime import stats
 from hotline.runtime.hotline import current
 from hotline.store import keys as store
@@ -156,6 +157,8 @@ def send_node_sms(call: Call, node: Node) -> Utterance:
         body = P.text(c, lang, "sms.office", **P.office_values(c, lang, node.office))
     else:
         body = P.text(c, lang, node.sms)
+    if not in_regions(normalise(call.caller) or "", c.settings.allowed_regions):
+        return out_of_region(call, body, f"voice.{node.id}")
     try:
         result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}")
     except redis.RedisError:  # Redis went away mid-send (the outbox, the cap's refund)
@@ -163,6 +166,26 @@ def send_node_sms(call: Call, node: Node) -> Utterance:
     if result.ok:
         return call.u("sms.sent")
     return call.u("sms.blocked" if result.reason == "opted_out" else "sms.not_sent")
+
+
+def out_of_region(call: Call, body: str, purpose: str) -> Utterance:
+    """A caller whose number we never text by SMS (Russia's +7 9.., a foreign SIM): say so plainly.
+
+    Where WhatsApp is on, it is sent there if the person wrote to us on WhatsApp within the last
+    24 hours (free text may go only then), and they hear one answer either way, so the call never
+    tells whether this number has written to us.
+    """
+    settings = call.content.settings
+    number = normalise(call.caller)
+    stats.count("voice.sms_out_of_region", call.hl)
+    if not (settings.whatsapp.enabled and number and in_regions(number, settings.whatsapp.allowed_regions)):
+        return call.u("sms.region")
+    try:
+        if whatsapp.window_open(call.hl, call.hl.vault.hash(number)):
+            sender.send(call.hl, number, body, purpose=purpose, via="whatsapp")
+    except redis.RedisError:
+        pass  # the same answer: it says what to do if nothing comes
+    return call.u("sms.region_whatsapp")
 
 
 @voice_bp.errorhandler(Exception)

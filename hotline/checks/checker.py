@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hotline.checks.deployment import check_one_way, check_whatsapp, messaging_table
 from hotline.content.audio import AudioLibrary
 from hotline.content.budget import check_sms
 from hotline.content.loader import load_content, prompt_texts
@@ -96,8 +97,9 @@ def run_checks(root: Path, today: date) -> Report:
         content = load_content(root, today)
     except ContentError as exc:
         return Report(list(exc.problems), loaded=False)
-    report = Report(list(content.warnings), [menu_table(content), keys_table(content)])
-    report.problems += check_periods(content) + check_house_numbers(content)
+    report = Report(list(content.warnings), [menu_table(content), keys_table(content), messaging_table(content)])
+    report.problems += check_periods(content) + check_house_numbers(content) + check_one_way(content)
+    report.problems += check_whatsapp(content)
     sms_problems, sms_table = check_sms(content)
     report.problems += sms_problems
     report.tables.append(sms_table)

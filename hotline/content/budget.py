@@ -17,7 +17,8 @@ from hotline.rules.segments import SmsSize, measure
 
 def sms_templates(content: Content) -> list[str]:
     """Prompt keys sent as SMS: sms.* except the sentences the voice menu speaks (sms.sent, ...)."""
-    return [k for k in content.prompts[REFERENCE_LANG] if k.startswith("sms.") and k not in FIXED_PROMPTS]
+    return [k for k in content.prompts[REFERENCE_LANG]
+            if k.removeprefix(P.ONE_WAY).startswith("sms.") and k.removeprefix(P.ONE_WAY) not in FIXED_PROMPTS]
 
 
 def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
@@ -25,7 +26,9 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     if key == "sms.addresses":
         return P.addresses_sms(content, lang), "with every office"
     day, count = _longest_dates(content, lang)
-    values = {"deadline": day, "dates": ", ".join([day] * count)}
+    values = {"deadline": day, "dates": ", ".join([day] * count),
+              # a one-way text names the phone line: measured with a real-length number when none is set yet
+              "phone": content.settings.phone_line or "+7 727 000 00 00"}
     filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
               for oid in content.offices]
     text, oid = max(filled, key=lambda f: measure(f[0]).units)

@@ -30,11 +30,12 @@ from hotline.content.model import (
     Office,
     Problem,
     Settings,
+    WhatsApp,
 )
 from hotline.content.yamlio import Located, YamlError, load
 from hotline.rules import deadlines as dl
 from hotline.rules.keywords import Vocabulary
-from hotline.rules.phones import known_region
+from hotline.rules.phones import known_region, normalise
 
 
 def content_files(root: Path) -> list[Path]:
@@ -213,6 +214,8 @@ def _settings(doc: Located, out: _Collector) -> Settings | None:
         out.add(doc, ("sms", "allowed_regions"), f"sms.allowed_regions must be a list of region codes, not {regions!r}",
                 'Write two-letter ISO codes in quotes, e.g. ["KZ"] or ["KZ", "KG"].')
         regions = ["KZ"]
+    mode, sender_id, phone_line = _deployment(doc, sms, out)
+    whatsapp = _whatsapp(doc, list(languages), out)
     offices_cfg = doc.data.get("offices", {}) if isinstance(doc.data, dict) else {}
     max_age = offices_cfg.get("max_age_days", 180) if isinstance(offices_cfg, dict) else 180
     if len(out.problems) > before:
@@ -220,7 +223,79 @@ def _settings(doc: Located, out: _Collector) -> Settings | None:
     return Settings(languages, default, Keys(**keys), ints["gather_timeout"], ints["max_silences"],
                     ints["max_part_seconds"], sms.get("max_segments", 2), sms.get("daily_cap", 10),
                     tuple(regions), int(max_age), ints["call_state_ttl_minutes"],
-                    ints["caller_memory_days"])
+                    ints["caller_memory_days"], mode, sender_id, phone_line, whatsapp)
+
+
+SMS_MODES = ("two-way", "one-way")
+_SENDER_ID = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
+
+
+def _deployment(doc: Located, sms: dict, out: _Collector) -> tuple[str, str, str]:
+    """sms.mode, sms.sender_id and phone_line: how texts reach people where the hotline runs."""
+    mode = sms.get("mode", "two-way")
+    if mode not in SMS_MODES:
+        out.add(doc, ("sms", "mode"), f"sms.mode must be two-way or one-way, not {mode!r}",
+                "Use one-way where people cannot reply by SMS (Kazakhstan), two-way where they can.")
+        mode = "two-way"
+    sender_id = sms.get("sender_id") or ""
+    if sender_id and not (isinstance(sender_id, str) and _SENDER_ID.fullmatch(sender_id)):
+        out.add(doc, ("sms", "sender_id"), f"sms.sender_id {sender_id!r} is not an alphanumeric sender ID",
+                "Twilio's rule: at most 11 characters, ASCII letters, digits and spaces, at least one letter.")
+    phone_line = (doc.data.get("phone_line") or "") if isinstance(doc.data, dict) else ""
+    if phone_line and not (isinstance(phone_line, str) and normalise(phone_line)):
+        out.add(doc, ("phone_line",), f"phone_line {phone_line!r} is not a phone number",
+                'Write the number people call as they should dial it, in quotes, e.g. "+7 727 000 00 00".')
+    if mode == "one-way":
+        if not sender_id:
+            out.add(doc, ("sms",), "sms.mode is one-way but sms.sender_id is empty",
+                    "Write the alphanumeric sender ID you registered with Twilio (e.g. sender_id: HotlineKZ).")
+        if not phone_line:
+            out.add(doc, ("phone_line",), "sms.mode is one-way but phone_line is empty: texts must say whom to call",
+                    'Add phone_line: "+7 ..." (the number people call) to config/hotline.yaml.')
+    return str(mode), str(sender_id), str(phone_line)
+
+
+_CONTENT_SID = re.compile(r"HX[0-9a-fA-F]{32}")
+
+
+def _whatsapp(doc: Located, languages: list[str], out: _Collector) -> WhatsApp:
+    """whatsapp: enabled, number, allowed_regions and the reminder templates (checked further by
+    `hotline check`, which knows the reminder rules)."""
+    raw = doc.data.get("whatsapp", {}) if isinstance(doc.data, dict) else {}
+    if not raw:
+        return WhatsApp()
+    if not isinstance(raw, dict):
+        out.add(doc, ("whatsapp",), "whatsapp must be a set of fields", "See the comments above it.")
+        return WhatsApp()
+    enabled = raw.get("enabled", False)
+    if not isinstance(enabled, bool):
+        out.add(doc, ("whatsapp", "enabled"), f"whatsapp.enabled must be true or false, not {enabled!r}", "")
+        enabled = False
+    number = raw.get("number") or ""
+    if number and not (isinstance(number, str) and normalise(number)):
+        out.add(doc, ("whatsapp", "number"), f"whatsapp.number {number!r} is not a phone number",
+                'Write the hotline\'s WhatsApp number in quotes, e.g. "+7 700 000 00 00".')
+    if enabled and not number:
+        out.add(doc, ("whatsapp", "number"), "WhatsApp is enabled but whatsapp.number is empty",
+                "Write the number people write to on WhatsApp: callers from abroad are told it.")
+    regions = raw.get("allowed_regions", ["*"])
+    if not isinstance(regions, list) or not regions or not all(r == "*" or known_region(str(r)) for r in regions):
+        out.add(doc, ("whatsapp", "allowed_regions"), f"whatsapp.allowed_regions must be a list, not {regions!r}",
+                'Use ["*"] for every country, or ISO codes such as ["KZ", "KG"].')
+        regions = ["*"]
+    templates: dict[str, dict[str, str]] = {}
+    for rule, per_lang in (raw.get("templates") or {}).items():
+        if not isinstance(per_lang, dict):
+            out.add(doc, ("whatsapp", "templates", rule), f"whatsapp.templates.{rule} must give one ContentSid per language",
+                    f"Write {{{', '.join(f'{lang}: HX...' for lang in languages)}}}.")
+            continue
+        for lang, sid in per_lang.items():
+            if not (isinstance(sid, str) and _CONTENT_SID.fullmatch(sid)):
+                out.add(doc, ("whatsapp", "templates", rule, lang),
+                        f"whatsapp.templates.{rule}.{lang} is not a ContentSid: {sid!r}",
+                        "Copy the template's SID (HX and 32 hex characters) from Twilio's Content Template Builder.")
+        templates[str(rule)] = {str(lang): str(sid) for lang, sid in per_lang.items()}
+    return WhatsApp(bool(enabled), str(number), tuple(str(r) for r in regions), templates)
 
 
 def _policy(doc: Located, out: _Collector) -> dl.Policy | None:
@@ -379,6 +454,9 @@ def _check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[s
     needed = _needed_prompts(nodes, policy)
     for key in sorted(needed - set(ref)):
         out.add(ref_doc, (), f"prompt '{key}' is missing", f"Add '{key}: ...' to prompts/{REFERENCE_LANG}.yaml.")
+    for key in sorted(k for k in ref if k.startswith("oneway.") and k.removeprefix("oneway.") not in ref):
+        out.add(ref_doc, (key,), f"prompt '{key}' is a one-way variant of '{key.removeprefix('oneway.')}', "
+                "which does not exist", "Name it after an existing prompt (oneway.<that prompt's key>), or remove it.")
     for code, table in prompts.items():
         doc = docs[f"prompts/{code}.yaml"]
         locale = Locale.parse(settings.languages[code].locale)

@@ -81,6 +81,17 @@ class Keys:
 
 
 @dataclass(frozen=True)
+class WhatsApp:
+    """WhatsApp as a second text channel (config/hotline.yaml `whatsapp:`)."""
+
+    enabled: bool = False
+    number: str = ""  # the hotline's WhatsApp number as written in texts ({whatsapp})
+    allowed_regions: tuple[str, ...] = ("*",)  # "*": WhatsApp reaches numbers of any country
+    # Approved templates for reminders outside the 24-hour window: rule -> language -> ContentSid.
+    templates: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Settings:
     languages: dict[str, Language]
     default_language: str
@@ -94,6 +105,15 @@ class Settings:
     office_max_age_days: int
     call_state_ttl_minutes: int
     caller_memory_days: int
+    # Where the hotline is deployed (config/hotline.yaml, issue 15).
+    sms_mode: str = "two-way"  # "one-way": nobody can reply by SMS (Kazakhstan: sender ID, no two-way)
+    sender_id: str = ""  # the registered alphanumeric sender ID SMS come from in one-way mode
+    phone_line: str = ""  # the number people call, as it is written in texts ({phone})
+    whatsapp: WhatsApp = field(default_factory=WhatsApp)
+
+    @property
+    def one_way(self) -> bool:
+        return self.sms_mode == "one-way"
 
 
 @dataclass(frozen=True)

@@ -53,16 +53,38 @@ def common_values(content: Content, lang: str) -> dict[str, str]:
 
 
 def _common_values(content: Content, lang: str) -> dict[str, str]:
+    from hotline.content.script import stop_keys  # the call script reads prompts through this module
+
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
     keys = content.settings.keys
     for name in ("repeat", "back", "main", "sms", "more"):
         values[name] = key_name(content, lang, getattr(keys, name))
+    values["phone"] = content.settings.phone_line  # config/hotline.yaml: the number people call
+    values["stop_keys"] = stop_keys(content)  # what to press on that line to stop messages
+    values["whatsapp"] = content.settings.whatsapp.number  # the hotline's WhatsApp number
     return values
 
 
-def text(content: Content, lang: str, key: str, /, **values: Any) -> str:
-    """The prompt `key` in `lang` with its placeholders filled in."""
-    template = content.prompts[lang][key]
+ONE_WAY = "oneway."  # prefix of a prompt's variant for one-way SMS mode
+
+
+def variant(content: Content, lang: str, key: str, via: str = "") -> str:
+    """The prompt key really used: in one-way SMS mode `oneway.<key>` where a language has it.
+
+    One-way mode means nobody can reply by SMS, so what is spoken or sent by SMS must point to
+    the phone line instead of a reply word. WhatsApp is two-way: its texts never take the variant.
+    """
+    if via != "whatsapp" and content.settings.one_way:
+        alternative = ONE_WAY + key
+        if alternative in content.prompts[lang]:
+            return alternative
+    return key
+
+
+def text(content: Content, lang: str, key: str, /, *, via: str = "", **values: Any) -> str:
+    """The prompt `key` in `lang` with its placeholders filled in (its one-way variant where that
+    applies: see variant(); `via` is the channel the text goes out on)."""
+    template = content.prompts[lang][variant(content, lang, key, via)]
     merged = _Values(common_values(content, lang))
     merged.update({k: v for k, v in values.items()})
     if isinstance(template, dict):

@@ -12,6 +12,39 @@ from hotline.content.model import Content, Node
 # The dates a caller can give for reminders, in keypad order; the next key means "already filed".
 REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
 
+# SMS texts that only ever answer an incoming message (HELP, REMIND, YES, a city...). In one-way
+# SMS mode no SMS reply goes out except to STOP, START, DELETE and FILED (every other message gets
+# sms.oneway_reply), so these go out on WhatsApp only and may name reply words.
+INBOUND_ONLY = ("sms.help", "sms.addresses", "sms.address_item", "sms.remind_usage", "sms.remind_ask",
+                "sms.remind_passed", "sms.remind_none", "sms.nothing_pending", "sms.date_error")
+
+
+def inbound_only(key: str) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in INBOUND_ONLY)
+
+
+def menu_path(c: Content, node_id: str) -> tuple[str, ...] | None:
+    """The fewest keys from the main menu to a node (after the language), or None."""
+    paths: dict[str, tuple[str, ...]] = {"main": ()}
+    todo = ["main"]
+    while todo:
+        nid = todo.pop(0)
+        for key, target in c.nodes[nid].options.items():
+            if target not in paths and target in c.nodes:
+                paths[target] = paths[nid] + (key,)
+                todo.append(target)
+    return paths.get(node_id)
+
+
+def stop_keys(c: Content) -> str:
+    """The keys that stop every message, from the main menu: the reminders menu, then "delete"
+    ("7 6"). Said in one-way texts as {stop_keys}: "call {phone} and press {stop_keys}"."""
+    reminders = next((n.id for n in c.nodes.values() if n.type == "reminders"), None)
+    path = menu_path(c, reminders) if reminders else None
+    if path is None:
+        return ""
+    return " ".join((*path, str(len(REMINDER_RULES) + 2)))
+
 
 def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
     """The words of a node (without notices): menu announcement, a topic part, or an office.
@@ -59,7 +92,7 @@ def _node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utter
 
 
 # Prompts spoken as they are (no values), besides what nodes say: each is one recording slot.
-FIXED_PROMPTS = ("welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
+FIXED_PROMPTS = ("sms.region", "sms.region_whatsapp", "welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
                  "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
                  "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
                  "reminders.deleted",

@@ -11,6 +11,7 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 
 from hotline.checks.checker import Report, run_checks
+from hotline.checks.deployment import messaging_table
 from hotline.dashboard.blueprint import operator_bp
 from hotline.dashboard.charts import bar_list, by_node, column_chart, sms_failed, totals
 from hotline.runtime import stats
@@ -55,7 +56,7 @@ def overview() -> ResponseReturnValue:
         "refused": bar_list(refused) if refused else None,
     }
     return render_template("operator_overview.html", charts=charts, days=days, total=total,
-                           langs=list(c.settings.languages), sms_failed=sms_failed)
+                           langs=list(c.settings.languages), sms_failed=sms_failed, messaging=messaging_table(c))
 
 
 # ---- menu: the tree as callers hear it, with where each sound comes from -----------------------

@@ -58,13 +58,20 @@ def plan(hl: "Hotline", rule_id: str, start: date) -> Schedule:
     return Schedule(rule_id, start, dl.deadline(rule, start), dl.reminder_times(rule, start, hl.now(), policy))
 
 
-def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, channel: str) -> Schedule:
+def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, channel: str,
+              via: str = "sms") -> Schedule:
     """Record consent and schedule the rule's reminders (replacing an earlier date for the same rule).
 
-    Confirming reminders is an explicit request, so it also lifts an earlier STOP.
+    Confirming reminders is an explicit request, so it also lifts an earlier STOP. `channel` is where
+    the person asked (voice, sms, whatsapp); `via` where the reminders go (sms or whatsapp).
     """
     e164 = normalise(number)
-    if e164 is None or not in_regions(e164, hl.content.settings.allowed_regions):
+    settings = hl.content.settings
+    if via == "whatsapp":
+        allowed = settings.whatsapp.enabled and e164 is not None and in_regions(e164, settings.whatsapp.allowed_regions)
+    else:
+        allowed = e164 is not None and in_regions(e164, settings.allowed_regions)
+    if not allowed or e164 is None:
         raise NotAllowed("number not allowed")
     h = hl.vault.hash(e164)
     policy = hl.content.policy
@@ -72,7 +79,7 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
     schedule = plan(hl, rule_id, start)
     now = hl.now()
     consent = {"at": now.isoformat(timespec="seconds"), "channel": channel, "lang": lang, "rule": rule_id,
-               "start": start.isoformat(), "deadline": schedule.deadline.isoformat()}
+               "start": start.isoformat(), "deadline": schedule.deadline.isoformat(), "via": via}
     sub = store.subscriber(h)
     purge = dl.purge_after(rule, start, policy)
     pipe = hl.redis.pipeline(transaction=True)  # one person, one slot ({h}): atomic on a Cluster too
@@ -89,6 +96,8 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
         rid = job_id(h, rule_id, start, at)
         job = {"person": h, "rule": rule_id, "lang": lang, "deadline": schedule.deadline.isoformat(),
                "deadline_end": end.timestamp(), "attempts": 0}
+        if via != "sms":
+            job["via"] = via
         pipe.hset(store.jobs(shard), rid, json.dumps(job))
         pipe.zadd(store.due(shard), {rid: at.timestamp()})
         pipe.sadd(store.person_jobs(shard, h), rid)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from hotline.content import render as P
+from hotline.messaging import whatsapp
 from hotline.rules import deadlines as dl
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -77,13 +78,17 @@ class Batch:
         with self._lock:
             self.sent += 1
 
-    def body(self, lang: str, rule: str, deadline: str) -> str:
-        key = (lang, rule, deadline)
+    def body(self, lang: str, rule: str, deadline: str, via: str = "sms") -> str:
+        key = (lang, rule, deadline, via)
         if key not in self.bodies:
-            c = self.content
-            self.bodies[key] = P.text(c, lang, f"sms.reminder.{rule}",
-                                      deadline=P.short_date(c, lang, date.fromisoformat(deadline)))
+            self.bodies[key] = reminder_text(self.content, lang, rule, deadline, via)
         return self.bodies[key]
+
+
+def reminder_text(content, lang: str, rule: str, deadline: str, via: str = "sms") -> str:
+    """The free-form text of a reminder (SMS, or WhatsApp inside the 24-hour window)."""
+    return P.text(content, lang, f"sms.reminder.{rule}", via=via,
+                  deadline=P.short_date(content, lang, date.fromisoformat(deadline)))
 
 
 def _tally(report: RunReport, field: str) -> None:
@@ -91,9 +96,17 @@ def _tally(report: RunReport, field: str) -> None:
         setattr(report, field, getattr(report, field) + 1)
 
 
+def _send(hl: "Hotline", number: str, body: str, job: dict, rid: str, via: str, template):
+    from hotline.messaging.sender import SendResult, send
+    if via == "whatsapp" and template is None and not whatsapp.window_open(hl, job["person"]):
+        log.warning("reminder %s: outside the WhatsApp window and no template for %s/%s", rid, job["rule"], job["lang"])
+        return SendResult(False, "no_whatsapp_template")
+    return send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid, via=via, template=template)
+
+
 def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch | None = None) -> None:
     """Send one claimed reminder, or decide why not; always leaves it finished or re-queued."""
-    from hotline.messaging.sender import SendResult, already_sent, send
+    from hotline.messaging.sender import SendResult, already_sent
     r = hl.redis
     raw = batch.jobs.get(rid) if batch is not None else r.hget(store.jobs(shard), rid)
     if raw is None:  # cancelled (STOP, filed) after it was claimed
@@ -127,11 +140,17 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         _tally(report, "dropped")
         return
     lang = job["lang"] if job["lang"] in content.prompts else content.settings.default_language
+    via = job.get("via", "sms")
     if batch is not None:
-        body = batch.body(lang, job["rule"], job["deadline"])
+        body = batch.body(lang, job["rule"], job["deadline"], via)
     else:
-        body = P.text(content, lang, f"sms.reminder.{job['rule']}",
-                      deadline=P.short_date(content, lang, date.fromisoformat(job["deadline"])))
+        body = reminder_text(content, lang, job["rule"], job["deadline"], via)
+    template = None
+    if via == "whatsapp" and not whatsapp.window_open(hl, job["person"]):
+        # Outside WhatsApp's 24-hour window only an approved template may go (hotline check makes
+        # sure every rule and language has one).
+        template = whatsapp.template(hl, job["rule"], lang,
+                                     P.short_date(content, lang, date.fromisoformat(job["deadline"])))
     lease = repr(batch.lease) if batch is not None else ""
     if not r.eval(MARK, 3, store.jobs(shard), store.state(shard), store.inflight(shard), rid, lease):
         if batch is not None and r.hexists(store.jobs(shard), rid):
@@ -142,7 +161,7 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         _tally(report, "dropped")
         return
     if job.get("unanswered_since"):  # an earlier try got no answer: it may have gone already
-        gone = already_sent(hl, number, body, datetime.fromisoformat(job["unanswered_since"]))
+        gone = already_sent(hl, number, body, datetime.fromisoformat(job["unanswered_since"]), via, bool(template))
         if gone is None:
             result = SendResult(False, "unreachable", transient=True)
         elif gone:
@@ -150,9 +169,9 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
             stats.count("reminders.found_sent", hl)
         else:
             job.pop("unanswered_since")
-            result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
+            result = _send(hl, number, body, job, rid, via, template)
     else:
-        result = send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid)
+        result = _send(hl, number, body, job, rid, via, template)
     if result.ok:
         finish(r, shard, rid, job["person"])
         if batch is not None:

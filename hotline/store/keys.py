@@ -35,9 +35,17 @@ def daily_count(h: str, day: str) -> str:
     return f"hl:cap:{{{h}}}:{day}"
 
 
+WHATSAPP_WINDOW_TTL = 2 * 86400  # the window is 24 hours; the key outlives it a little, then goes
+
+
+def whatsapp_window(h: str) -> str:
+    """When the person last wrote to the hotline on WhatsApp (a Unix time): the 24-hour window."""
+    return f"hl:wa:{{{h}}}"
+
+
 def person_keys(h: str) -> list[str]:
     """Everything stored about one number except the opt-out (all in one slot)."""
-    return [caller(h), subscriber(h), pending(h)]
+    return [caller(h), subscriber(h), pending(h), whatsapp_window(h)]
 
 
 def shard_of(h: str) -> int:

@@ -95,6 +95,12 @@ class FakeTwilio:
                 unknown = set(form) - MESSAGE_FIELDS
                 if unknown or "To" not in form or not ({"From", "MessagingServiceSid"} & set(form)):
                     return self._send(400, {"code": 21604, "message": f"bad fields {sorted(unknown)}", "status": 400})
+                if "From" in form and form["To"].startswith("whatsapp:") != form["From"].startswith("whatsapp:"):
+                    return self._send(400, {"code": 21910, "message": "Invalid From and To pair", "status": 400})
+                if "ContentVariables" in form and "ContentSid" not in form:
+                    return self._send(400, {"code": 21654, "message": "ContentSid Required", "status": 400})
+                if "ContentSid" not in form and not form.get("Body"):
+                    return self._send(400, {"code": 21602, "message": "Message body is required", "status": 400})
                 failure = fake._next_failure()
                 if failure:
                     if fake.delay:
