@@ -179,13 +179,13 @@ def out_of_region(call: Call, body: str, purpose: str) -> Utterance:
     number = normalise(call.caller)
     stats.count("voice.sms_out_of_region", call.hl)
     if not (settings.whatsapp.enabled and number and in_regions(number, settings.whatsapp.allowed_regions)):
-        return call.u("sms.region")
+        return call.u("region.sms_only")
     try:
         if whatsapp.window_open(call.hl, call.hl.vault.hash(number)):
             sender.send(call.hl, number, body, purpose=purpose, via="whatsapp")
     except redis.RedisError:
         pass  # the same answer: it says what to do if nothing comes
-    return call.u("sms.region_whatsapp")
+    return call.u("region.whatsapp")
 
 
 @voice_bp.errorhandler(Exception)

@@ -90,7 +90,7 @@ def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
     try:
         reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
     except reminders.NotAllowed:  # a number we never text (another country): trying later will not help
-        return render(call, "reminders", notices=[call.u("sms.not_sent")])
+        return render(call, "reminders", notices=[call.u("region.sms_only")])
     except redis.RedisError as exc:
         log.warning("voice opt-in not stored: %s", type(exc).__name__)
         return render(call, "reminders", notices=[call.u("error.try_later")])

@@ -239,13 +239,15 @@ def test_foreign_and_premium_numbers_are_never_texted_and_each_refusal_is_counte
     call.start()
     for key in ("3", "1", "2", "8"):
         call.press(key)
-    assert "Sorry, we could not send an SMS to this phone." in call.text
+    assert "Sorry, this hotline can send SMS only to Kazakh numbers." in call.text, "told plainly: only Kazakh numbers"
     for key in ("0", "7", "1", "0312", "1"):
         call.press(key)
-    assert "Sorry, we could not send an SMS to this phone." in call.text, "told plainly: retrying will not help"
+    assert "Sorry, this hotline can send SMS only to Kazakh numbers." in call.text, "told plainly: retrying will not help"
     assert twilio.sms("STOP", sender=number) == [], "not even the STOP confirmation"
     assert not outbox(r) and not r.keys("hl:sub:*") and not r.keys("hl:due:*")
-    assert int(r.hget(store.stats("2026-12-05"), "sms.refused.country_not_allowed")) == 5
+    counters = r.hgetall(store.stats("2026-12-05"))
+    assert int(counters["sms.refused.country_not_allowed"]) == 4  # HELP, REMIND, YES and STOP
+    assert int(counters["sms.in.out_of_region"]) == 4 and int(counters["voice.sms_out_of_region"]) == 1
 
 
 FLOOD = r"""
