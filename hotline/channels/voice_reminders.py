@@ -56,8 +56,13 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
             return reminder_step(call, "date", 0, [], rule=rule)
         if digits == "1":
             return reminder_subscribe(call, rule, start)
+        if digits == WHATSAPP_KEY and call.content.settings.whatsapp.enabled:
+            return reminder_subscribe(call, rule, start, via="whatsapp")
         return reminder_confirm(call, rule, start, [call.u("error.wrong_key")])
     return render(call, "reminders")
+
+
+WHATSAPP_KEY = "3"  # on the confirm step (1 yes, 2 enter the date again): reminders on WhatsApp
 
 
 def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance], silences: int = 0) -> VoiceResponse:
@@ -72,13 +77,17 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
         return render(call, "main", notices=notices + [call.u("reminders.passed")])
     if not dl.reminder_times(r, start, now, policy):
         return render(call, "main", notices=notices + [readback, call.u("reminders.nothing_left")])
+    ask = [call.u("reminders.confirm")]
+    if c.settings.whatsapp.enabled:  # the person may choose WhatsApp instead (templates outside its window)
+        ask.append(call.u("reminders.confirm_whatsapp"))
     return call.gather(voice_url("key", n="reminders", st="confirm", r=rule, d=start.isoformat(), l=l),
-                       notices + [readback, call.u("reminders.confirm")],
+                       notices + [readback, *ask],
                        voice_url("node", n="reminders", st="confirm", r=rule, d=start.isoformat(), l=l, s=silences + 1))
 
 
-def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
-    """Store consent and the schedule, then confirm by SMS (which says how to stop).
+def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> VoiceResponse:
+    """Store consent and the schedule, then confirm by SMS (which says how to stop). `via`: where the
+    reminders go (WhatsApp when the caller pressed WHATSAPP_KEY).
 
     The deadline may have passed since the date was read back (a call across midnight): then say
     so, as the read-back would now, rather than confirm reminders that will never come.
@@ -88,7 +97,7 @@ def reminder_subscribe(call: Call, rule: str, start: date) -> VoiceResponse:
     if passed or not reminders.plan(call.hl, rule, start).times:
         return reminder_confirm(call, rule, start, [])
     try:
-        reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice")
+        reminders.subscribe(call.hl, call.caller, call.lang.code, rule, start, channel="voice", via=via)
     except reminders.NotAllowed:  # a number we never text (another country): trying later will not help
         return render(call, "reminders", notices=[call.u("region.sms_only")])
     except redis.RedisError as exc:

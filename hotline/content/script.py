@@ -92,7 +92,7 @@ def _node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utter
 
 
 # Prompts spoken as they are (no values), besides what nodes say: each is one recording slot.
-FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
+FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "reminders.confirm_whatsapp", "welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
                  "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
                  "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
                  "reminders.deleted",

@@ -39,7 +39,7 @@ def test_an_sms_from_russia_is_read_logged_masked_and_counted_but_not_answered(t
     assert counters["sms.in.out_of_region"] == "1"
     assert counters["sms.refused.country_not_allowed"] == "1"
     lines = [text for level, _name, text in session_log.since(mark) if level >= logging.INFO]
-    assert any("+7******4567 (region RU) is outside sms.allowed_regions" in line for line in lines), lines
+    assert any("SMS from +7******4567 (region RU) is outside the allowed regions" in line for line in lines), lines
 
 
 def test_a_stop_from_outside_the_regions_is_still_honoured(twilio: Twilio, r, hl) -> None:

@@ -8,8 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CALLER, ROOT, Call, Twilio, make_app, outbox, rest_app
-from fake_twilio import FakeTwilio
 
 from hotline import reminders
 from hotline.checks.checker import run_checks
@@ -17,6 +15,7 @@ from hotline.checks.deployment import texting_instruction
 from hotline.content import render as P
 from hotline.content.loader import ContentError, load_content
 from hotline.store import keys as store
+from support import CALLER, ROOT, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
 
 PHONE = "+7 727 000 00 00"
 SENDER = "HotlineKZ"

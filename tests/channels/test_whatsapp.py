@@ -11,13 +11,12 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import CALLER, ROOT, Twilio, rest_app
-from fake_twilio import FakeTwilio
 
 from hotline import reminders
 from hotline.checks.checker import run_checks
 from hotline.content import render as P
 from hotline.store import keys as store
+from support import CALLER, ROOT, FakeTwilio, Twilio, rest_app
 
 WA_FROM = "whatsapp:+77000000001"
 ME = "whatsapp:" + CALLER
@@ -181,3 +180,43 @@ def test_the_check_shows_whatsapp(tmp_path: Path) -> None:
     assert not report.errors, report.errors
     (table,) = [t for t in report.tables if t.title.startswith("Messaging")]
     assert "on: +7 700 000 00 01, numbers of any country" in table.render()
+
+
+def test_a_caller_from_russia_hears_one_answer_and_gets_it_on_whatsapp_if_they_wrote(wa_app, r, fake: FakeTwilio) -> None:
+    from support import Call
+    hl = wa_app.extensions["hotline"]
+    t = Twilio(wa_app, token=fake.token)
+    heard = []
+    for wrote in (False, True):
+        if wrote:
+            whatsapp(t, "HELP", sender="whatsapp:" + RUSSIAN)
+        call = Call(t, r, caller=RUSSIAN, sid=f"CA{int(wrote)}" + "3" * 31)
+        call.start()
+        if call.gather().get("action").startswith("/voice/lang"):
+            call.press("3")
+        for key in ("1", "2", "8"):  # where to apply, Almaty, "send me this"
+            call.press(key)
+        heard.append(P.text(hl.content, "en", "region.whatsapp") in call.text)
+    assert heard == [True, True], "the same words whether or not this number wrote to us"
+    assert "+7 700 000 00 01" in P.text(hl.content, "en", "region.whatsapp")
+    (req,) = fake.requests
+    assert req["To"] == "whatsapp:" + RUSSIAN and req["From"] == WA_FROM
+    assert req["Body"] == P.text(hl.content, "en", "sms.office", **P.office_values(hl.content, "en", "almaty"))
+
+
+def test_a_key_in_the_call_chooses_whatsapp_for_reminders(wa_app, r, clock, fake: FakeTwilio) -> None:
+    from support import Call
+    hl = wa_app.extensions["hotline"]
+    call = Call(Twilio(wa_app, token=fake.token), r)
+    call.start()
+    for key in ("2", "7", "1", "0312"):
+        call.press(key)
+    assert P.text(hl.content, "ru", "reminders.confirm_whatsapp") in call.text
+    call.press("3")
+    assert P.text(hl.content, "ru", "reminders.confirmed") in call.text
+    fake.requests.clear()  # the SMS confirmation (it says how to stop)
+    clock.set("2026-12-07T10:00:00+05:00")
+    assert reminders.run_once(hl).sent == 1
+    (req,) = fake.requests
+    assert req["To"] == ME and req["ContentSid"] == sid("filing", "ru") and "Body" not in req
+    assert json.loads(req["ContentVariables"]) == {"1": "8 декабря"}
