@@ -96,9 +96,10 @@ def _tally(report: RunReport, field: str) -> None:
         setattr(report, field, getattr(report, field) + 1)
 
 
-def _send(hl: "Hotline", number: str, body: str, job: dict, rid: str, via: str, template):
+def _send(hl: "Hotline", number: str, body: str, job: dict, rid: str, via: str, template, outside: bool):
+    """`outside`: a WhatsApp reminder outside the 24-hour window, which only `template` may carry."""
     from hotline.messaging.sender import SendResult, send
-    if via == "whatsapp" and template is None and not whatsapp.window_open(hl, job["person"]):
+    if outside and template is None:
         log.warning("reminder %s: outside the WhatsApp window and no template for %s/%s", rid, job["rule"], job["lang"])
         return SendResult(False, "no_whatsapp_template")
     return send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid, via=via, template=template)
@@ -145,12 +146,11 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
         body = batch.body(lang, job["rule"], job["deadline"], via)
     else:
         body = reminder_text(content, lang, job["rule"], job["deadline"], via)
-    template = None
-    if via == "whatsapp" and not whatsapp.window_open(hl, job["person"]):
-        # Outside WhatsApp's 24-hour window only an approved template may go (hotline check makes
-        # sure every rule and language has one).
-        template = whatsapp.template(hl, job["rule"], lang,
-                                     P.short_date(content, lang, date.fromisoformat(job["deadline"])))
+    # Outside WhatsApp's 24-hour window only an approved template may go (hotline check makes sure
+    # every rule and language has one).
+    outside = via == "whatsapp" and not whatsapp.window_open(hl, job["person"])
+    template = whatsapp.template(hl, job["rule"], lang, P.short_date(content, lang, date.fromisoformat(job["deadline"]))) \
+        if outside else None
     lease = repr(batch.lease) if batch is not None else ""
     if not r.eval(MARK, 3, store.jobs(shard), store.state(shard), store.inflight(shard), rid, lease):
         if batch is not None and r.hexists(store.jobs(shard), rid):
@@ -169,9 +169,9 @@ def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch
             stats.count("reminders.found_sent", hl)
         else:
             job.pop("unanswered_since")
-            result = _send(hl, number, body, job, rid, via, template)
+            result = _send(hl, number, body, job, rid, via, template, outside)
     else:
-        result = _send(hl, number, body, job, rid, via, template)
+        result = _send(hl, number, body, job, rid, via, template, outside)
     if result.ok:
         finish(r, shard, rid, job["person"])
         if batch is not None:

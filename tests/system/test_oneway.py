@@ -180,3 +180,16 @@ def test_nothing_spoken_in_one_way_mode_asks_for_a_text(r, oneway_app) -> None:
         call.silence()
     assert P.text(hl.content, "en", "oneway.goodbye.silence") in call.text
     assert texting_instruction(hl.content, "en", call.text) is None
+
+
+def test_the_dashboard_shows_the_mode_and_counts_out_of_region_messages(r, clock, tmp_path, tts_cache, oneway_root) -> None:
+    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(oneway_root), OPERATOR_PASSWORD="pw-for-the-test-0123")
+    Twilio(app).sms("HELP", sender="+79161234567")
+    client = app.test_client()
+    page = client.get("/operator/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert client.post("/operator/login", data={"csrf": csrf, "password": "pw-for-the-test-0123"}).status_code == 302
+    html = client.get("/operator/").get_data(as_text=True)
+    assert f"one-way: SMS from the sender ID &#39;{SENDER}&#39;" in html
+    assert f"call {PHONE}, choose a language, press 7 6" in html
+    assert re.search(r"<span>1</span>messages from numbers outside the allowed regions", html)
