@@ -201,3 +201,18 @@ def test_no_typo_of_an_ordinary_word_lands_on_a_protected_intent() -> None:
                 continue
             m = VOCAB.match(variant)
             assert m is None or m.intent not in PROTECTED_INTENTS, (word, variant, m)
+
+
+def test_the_shipped_content_passes_the_check_in_one_way_sms_mode(tmp_path) -> None:
+    """Kazakhstan runs one-way SMS: every shipped text spoken or sent by SMS then points to the phone
+    line (its oneway. variant), and none asks for a reply."""
+    from hotline.checks.checker import run_checks
+    from support import content_copy, edit
+    root = content_copy(tmp_path / "content", ROOT)
+    cfg = root / "config" / "hotline.yaml"
+    edit(cfg, "mode: two-way", "mode: one-way")
+    edit(cfg, 'sender_id: ""', "sender_id: HotlineKZ")
+    edit(cfg, 'phone_line: ""', 'phone_line: "+7 727 000 00 00"')
+    report = run_checks(root, TODAY)
+    assert not report.errors, "\n".join(map(str, report.errors))
+

@@ -6,7 +6,6 @@ window as approved templates (ContentSid + ContentVariables, no Body)."""
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from hotline import reminders
 from hotline.checks.checker import run_checks
 from hotline.content import render as P
 from hotline.store import keys as store
-from support import CALLER, ROOT, FakeTwilio, Twilio, rest_app
+from support import CALLER, FakeTwilio, Twilio, content_copy, rest_app
 
 WA_FROM = "whatsapp:+77000000001"
 ME = "whatsapp:" + CALLER
@@ -29,9 +28,7 @@ def sid(rule: str, lang: str) -> str:
 
 
 def whatsapp_content(tmp: Path, templates: bool = True, one_way: bool = False) -> Path:
-    root = tmp / "content"
-    for part in ("config", "prompts", "audio"):
-        shutil.copytree(ROOT / part, root / part)
+    root = content_copy(tmp / "content")
     cfg = root / "config" / "hotline.yaml"
     text = cfg.read_text()
     table = "{" + ", ".join(f"{rule}: {{{', '.join(f'{lang}: {sid(rule, lang)}' for lang in ('kk', 'ru', 'en'))}}}"

@@ -3,7 +3,6 @@ points to the phone line, and `hotline check` refuses any text that asks for a r
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -15,17 +14,15 @@ from hotline.checks.deployment import texting_instruction
 from hotline.content import render as P
 from hotline.content.loader import ContentError, load_content
 from hotline.store import keys as store
-from support import CALLER, ROOT, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
+from support import CALLER, FIXTURE, Call, FakeTwilio, Twilio, content_copy, make_app, outbox, rest_app
 
 PHONE = "+7 727 000 00 00"
 SENDER = "HotlineKZ"
 
 
-def one_way_content(tmp: Path, **replace: str) -> Path:
-    """A copy of the shipped content with sms.mode one-way (and any further text replaced)."""
-    root = tmp / "content"
-    for part in ("config", "prompts", "audio"):
-        shutil.copytree(ROOT / part, root / part)
+def one_way_content(tmp: Path, source: Path = FIXTURE, **replace: str) -> Path:
+    """A copy of the content (the fixture by default) with sms.mode one-way (and more replaced)."""
+    root = content_copy(tmp / "content", source)
     cfg = root / "config" / "hotline.yaml"
     text = cfg.read_text()
     for old, new in {"mode: two-way": "mode: one-way", 'sender_id: ""': f"sender_id: {SENDER}",
@@ -46,7 +43,7 @@ def oneway_app(r, clock, tmp_path, tts_cache, oneway_root):
     return make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(oneway_root))
 
 
-def test_the_shipped_content_passes_the_check_in_one_way_mode(oneway_root: Path) -> None:
+def test_the_fixture_passes_the_check_in_one_way_mode(oneway_root: Path) -> None:
     report = run_checks(oneway_root, date(2026, 12, 5))
     assert not report.errors, "\n".join(map(str, report.errors))
     (table,) = [t for t in report.tables if t.title.startswith("Messaging")]
@@ -56,7 +53,7 @@ def test_the_shipped_content_passes_the_check_in_one_way_mode(oneway_root: Path)
 
 
 def test_two_way_mode_is_shown_too() -> None:
-    report = run_checks(ROOT, date(2026, 12, 5))
+    report = run_checks(FIXTURE, date(2026, 12, 5))
     (table,) = [t for t in report.tables if t.title.startswith("Messaging")]
     assert "two-way: people text keywords" in table.render()
 
