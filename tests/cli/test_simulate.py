@@ -57,7 +57,7 @@ def server(r, clock, tmp_path: Path):
     """A hotline listening on a real port, as `hotline run` would serve it."""
     app = make_app(r, clock, tmp_path, tmp_path / "var" / "tts")
     httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)  # quick shutdown()
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
