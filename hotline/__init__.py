@@ -24,6 +24,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline.channels.audio import audio_bp
     from hotline.channels.sms import sms_bp
     from hotline.channels.voice import voice_bp
+    from hotline.channels.voice_person import person_bp
     from hotline.channels.webhooks import install_security_headers
     from hotline.dashboard import operator_bp
     from hotline.rules.phones import install_log_masking
@@ -64,6 +65,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         hops = int(cfg["PROXY_HOPS"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.register_blueprint(voice_bp)
+    app.register_blueprint(person_bp)
     app.register_blueprint(sms_bp)
     app.register_blueprint(audio_bp)
     app.register_blueprint(operator_bp)

@@ -42,7 +42,9 @@ class Call:
         self.hl = current()
         self.content: Content = self.hl.content
         self.sid = request.form.get("CallSid", "")[:64]
-        self.caller = request.form.get("From", "")[:32]
+        # A call the hotline placed (an automatic call-back) has the person on the "To" side.
+        outbound = request.form.get("Direction", "") == "outbound-api"
+        self.caller = request.form.get("To" if outbound else "From", "")[:32]
         wanted = request.args.get("l", "")
         self.lang: Language = self.content.lang(wanted or self._stored_lang())
         self.speaker = self.hl.speaker()

@@ -11,6 +11,7 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.channels import voice_person
 from hotline.channels.call import Call, goodbye, int_arg, language_menu, render, twiml_response, voice_url
 from hotline.channels.voice_reminders import reminder_delete, reminder_filed, reminder_step
 from hotline.channels.webhooks import twilio_signed
@@ -47,7 +48,8 @@ def incoming() -> Response:
         call.lang = call.content.lang(known)
         stats.count(f"call.lang.{known}", call.hl)
         call.remember_caller()  # refresh the memory window
-        return twiml_response(render(call, "main"))
+        intro = [call.u("person.calling_back")] if request.args.get("cb") and call.content.handoff else []
+        return twiml_response(render(call, "main", notices=intro))
     return twiml_response(language_menu(call))
 
 
@@ -123,6 +125,8 @@ def status() -> Response:
 def press(call: Call, node: Node, part: int, digits: str) -> VoiceResponse:
     """What a key means on this node: universal keys first, then the node's own options."""
     keys = call.content.settings.keys
+    if keys.person and digits == keys.person and call.content.handoff is not None:
+        return voice_person.start(call, node.id)  # talk to a person: the same key on every menu
     if digits == keys.repeat:
         return render(call, node.id, part)
     if digits == keys.main:

@@ -8,6 +8,7 @@ import redis
 from flask import request
 from twilio.twiml.voice_response import VoiceResponse
 
+from hotline.channels import voice_person
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
 from hotline.content import render as P
 from hotline.content.audio import Utterance
@@ -32,6 +33,8 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
     l = call.lang.code
     if digits == keys.main:
         return render(call, "main")
+    if keys.person and digits == keys.person and call.content.handoff is not None:
+        return voice_person.start(call, "reminders")
     if digits == keys.back:
         return render(call, "reminders")
     if stage == "date":

@@ -128,6 +128,9 @@ def worker(once: bool, poll: float) -> None:
     hl = _hotline()
     if once:
         click.echo(str(run_once(hl)))
+        if hl.content.handoff is not None:
+            from hotline.messaging import callbacks
+            click.echo(f"call-backs: {callbacks.run_once(hl)}")
         return
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
@@ -183,6 +186,62 @@ def reminders_show(phone: str) -> None:
         click.echo(f"  next: {item['at']:%Y-%m-%d %H:%M} ({item['id'].split(':')[0]})")
     if not report["rules"] and not report["upcoming"]:
         click.echo("  nothing stored")
+
+
+@main.group()
+def caseworkers() -> None:
+    """Caseworkers who take calls: their numbers are stored encrypted, shown masked."""
+
+
+@caseworkers.command("add")
+@click.argument("name")
+@click.option("--languages", "-l", required=True, help="comma-separated language codes, e.g. ru,kk")
+@click.option("--order", type=int, default=None, help="position when calls ring one after another")
+def caseworkers_add(name: str, languages: str, order: int | None) -> None:
+    """Add (or update) a caseworker; the phone number is asked for, never taken from the command line."""
+    from hotline.people import caseworkers as cw
+    hl = _hotline()
+    langs = [l.strip() for l in languages.split(",") if l.strip()]
+    unknown = [l for l in langs if l not in hl.content.settings.languages]
+    if unknown or not langs:
+        raise click.BadParameter(f"use some of: {', '.join(hl.content.settings.languages)}", param_hint="--languages")
+    phone = click.prompt("Phone number (not shown, not stored in shell history)", hide_input=True)
+    try:
+        added = cw.add(hl, name, phone, langs, order)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{added.id}  {added.name}  {added.masked(hl)}  {','.join(added.languages)}  order {added.order}")
+
+
+@caseworkers.command("list")
+def caseworkers_list() -> None:
+    """Everyone who can be rung, in routing order (numbers masked)."""
+    from hotline.people import caseworkers as cw
+    hl = _hotline()
+    for c in cw.load(hl.redis):
+        click.echo(f"{c.id}  {c.name:<20} {c.masked(hl)}  {','.join(c.languages):<8} order {c.order}  "
+                   f"{'ON SHIFT' if c.on_shift else 'off'}")
+
+
+@caseworkers.command("shift")
+@click.argument("cid")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def caseworkers_shift(cid: str, state: str) -> None:
+    """Put a caseworker on or off shift."""
+    from hotline.people import caseworkers as cw
+    if not cw.set_shift(_hotline().redis, cid, state == "on"):
+        raise click.ClickException(f"no caseworker {cid} (see `hotline caseworkers list`)")
+    click.echo(f"{cid} {state} shift")
+
+
+@caseworkers.command("remove")
+@click.argument("cid")
+def caseworkers_remove(cid: str) -> None:
+    """Remove a caseworker and their number."""
+    from hotline.people import caseworkers as cw
+    if not cw.remove(_hotline().redis, cid):
+        raise click.ClickException(f"no caseworker {cid}")
+    click.echo(f"{cid} removed")
 
 
 main.add_command(check_command, "check")

@@ -40,7 +40,8 @@ from hotline.rules.phones import known_region, normalise
 
 def content_files(root: Path) -> list[Path]:
     """Every file whose change must reload content (used for the version and live reload)."""
-    files = [root / "config" / n for n in ("hotline.yaml", "menu.yaml", "offices.yaml", "deadlines.yaml", "keywords.yaml")]
+    files = [root / "config" / n for n in ("hotline.yaml", "menu.yaml", "offices.yaml", "deadlines.yaml", "keywords.yaml",
+                                           "handoff.yaml")]
     files += sorted((root / "prompts").glob("*.yaml"))
     return files
 
@@ -99,6 +100,8 @@ def load_content(root: Path, today: date | None = None) -> Content:
     out = _Collector(root)
     docs: dict[str, Located] = {}
     for f in content_files(root):
+        if f.name == "handoff.yaml" and not f.exists():
+            continue  # optional: without it nobody can be reached by phone (see _handoff)
         try:
             docs[f"{f.parent.name}/{f.name}"] = load(f)
         except YamlError as exc:
@@ -117,18 +120,49 @@ def load_content(root: Path, today: date | None = None) -> Content:
     nodes = _menu(docs["config/menu.yaml"], settings, offices, prompts, out)
     if settings and prompts and policy:
         _check_prompts(docs, settings, prompts, nodes, policy, out)
+    handoff = _handoff(docs.get("config/handoff.yaml"), settings, prompts, out)
     errors = [p for p in out.problems if p.severity == "error"]
     if errors or not (settings and policy and vocabulary):
         raise ContentError(out.problems)
     version = hashlib.sha1(repr((sorted(prompts.items(), key=str), sorted(nodes.items(), key=str),
                                  sorted(offices.items(), key=str))).encode()).hexdigest()[:12]
     content = Content(root, settings, nodes, offices, prompts, policy, vocabulary, version,
-                      tuple(p for p in out.problems if p.severity == "warning"))
+                      tuple(p for p in out.problems if p.severity == "warning"), handoff)
     from hotline.content.budget import check_sms  # the same measure `hotline check` prints: one rule, two places
     too_long, _ = check_sms(content)
     if too_long:
         raise ContentError(out.problems + too_long)
     return content
+
+
+def _handoff(doc: Located | None, settings: Settings | None, prompts: dict[str, dict], out: _Collector):
+    """config/handoff.yaml (optional: without it, and without a `person` key, nobody can be reached)."""
+    from hotline.content import handoff as ho
+    if doc is None or settings is None:
+        if settings and settings.keys.person:
+            out.add(doc.path if doc else Path("config/handoff.yaml"), (), "the 'person' key is set but "
+                    "config/handoff.yaml is missing", "Restore config/handoff.yaml (office hours, routing).")
+        return None
+    result = ho.parse(doc.data, lambda keys, message, fix="": out.add(doc, keys, message, fix),
+                      list(settings.languages), KEYPAD, dl.zone)
+    if result is None:
+        return None
+    if settings.keys.person:
+        wanted = ho.spoken_hour_numbers(result)
+        minutes = str(result.max_record_seconds // 60)
+        for code, table in prompts.items():
+            said = ho.numbers_in(str(table.get("person.hours", "")))
+            if missing := wanted - said:
+                out.add(doc, ("hours",), f"prompts/{code}.yaml person.hours does not say {', '.join(sorted(missing))}, "
+                        "which config/handoff.yaml sets", f"Update person.hours in prompts/{code}.yaml to the new hours.")
+            record = str(table.get("person.record", ""))
+            if result.max_record_seconds % 60 == 0 and minutes not in ho.numbers_in(record):
+                out.add(doc, ("voicemail", "max_seconds"), f"prompts/{code}.yaml person.record does not say "
+                        f"{minutes} minutes, the length config/handoff.yaml allows",
+                        f"Make person.record say {minutes}, or set max_seconds to match it.")
+        if result.finish_key == settings.keys.person:
+            out.add(doc, ("voicemail", "finish_key"), "finish_key is the 'person' key", "Use # (the usual finish key).")
+    return result
 
 
 def _get(doc: Located, out: _Collector, keys: tuple, kind: type | tuple, fix: str) -> Any:
@@ -186,11 +220,14 @@ def _settings(doc: Located, out: _Collector) -> Settings | None:
     keys = {}
     for name in UNIVERSAL:
         k = str(keys_raw.get(name, ""))
+        if name == "person" and not k:
+            keys[name] = ""  # no "talk to a person" key configured: the feature is off
+            continue
         if len(k) != 1 or k not in KEYPAD:
             out.add(doc, ("keys", name), f"universal key '{name}' must be one keypad key, not {k!r}",
                     'Write the key in quotes, e.g. repeat: "9".')
         keys[name] = k
-    if len(set(keys.values())) != len(UNIVERSAL):
+    if len(set(keys.values()) - {""}) != len([k for k in keys.values() if k]):
         out.add(doc, ("keys",), "two universal keys share one key", "Give each universal key its own key.")
     ints = {}
     for name, default_value in (("gather_timeout", 7), ("max_silences", 2), ("max_part_seconds", 30),

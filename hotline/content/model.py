@@ -13,7 +13,7 @@ from typing import Any
 from hotline.rules import deadlines as dl
 from hotline.rules.keywords import Vocabulary
 
-UNIVERSAL = ("repeat", "back", "main", "sms", "more")
+UNIVERSAL = ("repeat", "back", "main", "sms", "more", "person")
 
 
 NODE_TYPES = ("menu", "content", "office", "reminders")
@@ -74,10 +74,11 @@ class Keys:
     main: str
     sms: str
     more: str
+    person: str = "0"  # talk to a person (issue 12)
 
     def universal(self) -> dict[str, str]:
         """Key -> meaning, for every universal key."""
-        return {getattr(self, name): name for name in UNIVERSAL}
+        return {getattr(self, name): name for name in UNIVERSAL if getattr(self, name)}
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ class Content:
     vocabulary: Vocabulary
     version: str
     warnings: tuple[Problem, ...] = ()
+    handoff: Any = None  # content.handoff.Handoff from config/handoff.yaml (None: no one to reach)
     # Values derived from this snapshot alone (rendered periods, key names), computed once per
     # language; a reload builds a new snapshot, so nothing here can go stale.
     memo: dict = field(default_factory=dict, compare=False, repr=False)

@@ -57,11 +57,13 @@ def _common_values(content: Content, lang: str) -> dict[str, str]:
 
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
     keys = content.settings.keys
-    for name in ("repeat", "back", "main", "sms", "more"):
+    for name in ("repeat", "back", "main", "sms", "more", "person"):
         values[name] = key_name(content, lang, getattr(keys, name))
     values["phone"] = content.settings.phone_line  # config/hotline.yaml: the number people call
     values["stop_keys"] = stop_keys(content)  # what to press on that line to stop messages
     values["whatsapp"] = content.settings.whatsapp.number  # the hotline's WhatsApp number
+    if content.handoff is not None:
+        values["finish"] = key_name(content, lang, content.handoff.finish_key)
     return values
 
 

@@ -68,7 +68,10 @@ def _node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utter
             label = c.offices[tnode.office].city[lang] if tnode.type == "office" else t(f"label.{target}")
             lines.append(t("menu.option", label=label, key=P.key_name(c, lang, key)))
         footer = "footer.main" if node.id == "main" else "footer.menu"
-        return [Utterance(" ".join(lines), f"menu.{node.id}"), Utterance(t(footer), footer)]
+        out = [Utterance(" ".join(lines), f"menu.{node.id}")]
+        if node.id == "main" and c.settings.keys.person and c.handoff is not None:
+            out.append(Utterance(t("person.offer"), "person.offer"))  # issue 12: the same key everywhere
+        return out + [Utterance(t(footer), footer)]
     if node.type == "office":
         values = P.office_values(c, lang, node.office)
         words = [t("office.read", **values), t("office.again", **values)]
@@ -96,6 +99,9 @@ FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "reminders.confirm_whatsa
                  "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
                  "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
                  "reminders.deleted",
+                 "person.connecting", "person.closed", "person.hours", "person.busy", "person.options", "person.record",
+                 "person.recorded", "person.no_message", "person.callback_ask", "person.callback_confirmed",
+                 "person.callback_declined", "person.no_number", "person.goodbye", "person.calling_back",
                  "date.error.impossible", "date.error.future", "date.error.unreadable")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from hotline.people import inbox
 from hotline.rules.phones import mask
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -41,3 +42,4 @@ def forget(hl: "Hotline", h: str) -> None:
     """Delete everything stored about one person except an opt-out flag."""
     hl.redis.delete(*store.person_keys(h))
     schedule.cancel(hl.redis, h)
+    inbox.forget_items(hl.redis, h)  # voice messages, recordings, call-back requests (issue 12)

@@ -24,6 +24,7 @@ import redis
 
 from hotline.content import render as P
 from hotline.messaging import whatsapp
+from hotline.messaging import callbacks
 from hotline.rules import deadlines as dl
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -256,6 +257,10 @@ def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False) ->
             report = run_once(hl)
             if report.sent or report.failed or report.retried:
                 log.info("worker: %s", report)
+            if hl.content.handoff is not None:  # automatic call-backs after missed calls (issue 12)
+                placed = callbacks.run_once(hl)
+                if placed.placed or placed.failed or placed.uncertain:
+                    log.info("worker: call-backs %s", placed)
         except redis.RedisError as exc:
             log.warning("worker: Redis unavailable (%s); retrying", type(exc).__name__)
         time.sleep(poll_seconds)

@@ -9,7 +9,7 @@ from typing import Any
 ENV_KEYS = (
     "HOTLINE_ENV", "REDIS_URL", "HOTLINE_DATA_DIR", "HOTLINE_SECRET_KEY", "HOTLINE_CONTENT_DIR",
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
-    "TWILIO_WHATSAPP_FROM",
+    "TWILIO_WHATSAPP_FROM", "TWILIO_VOICE_NUMBER",
     "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH", "PROXY_HOPS",
 )
 
@@ -26,6 +26,7 @@ def defaults() -> dict[str, Any]:
         "TWILIO_MESSAGING_SERVICE_SID": "",
         "TWILIO_FROM_NUMBER": "",
         "TWILIO_WHATSAPP_FROM": "",  # whatsapp:+7... (or +7...): the registered WhatsApp sender
+        "TWILIO_VOICE_NUMBER": "",  # caller ID of every call the hotline places or connects (its own number)
         "TWILIO_API_URL": "",
         "PUBLIC_URL": "",
         "AUDIO_BASE_URL": "",

@@ -98,3 +98,53 @@ CONTENT_ERROR = "hl:content:error"
 
 
 TTS_TEXT = "hl:tts:"
+
+
+# ---- reaching a person (issue 12) ---------------------------------------------------------------
+
+def caseworker(cid: str) -> str:
+    """One caseworker: name, encrypted phone number, languages, order, on shift."""
+    return f"hl:cw:{{{cid}}}"
+
+
+CASEWORKERS = "hl:cws"  # set of caseworker ids
+
+
+def item(iid: str) -> str:
+    """One voice message or call-back request (the caller's number encrypted)."""
+    return f"hl:item:{{{iid}}}"
+
+
+def recording(iid: str) -> str:
+    """The encrypted audio of a voice message (same tag as its item)."""
+    return f"hl:rec:{{{iid}}}"
+
+
+INBOX = "hl:inbox"  # sorted set: item id -> created (epoch seconds)
+
+
+def person_items(h: str) -> str:
+    """One person's item ids (in the person's slot), so STOP and DELETE find them."""
+    return f"hl:pitems:{{{h}}}"
+
+
+def taken(call_sid: str) -> str:
+    """Set when a caseworker pressed 1 for this caller's call: exactly one takes it."""
+    return f"hl:taken:{{{call_sid}}}"
+
+
+def call_count(h: str, day: str) -> str:
+    """Calls the hotline placed to one person on one day (the cap)."""
+    return f"hl:callcap:{{{h}}}:{day}"
+
+
+def auto_callback_day(h: str, day: str) -> str:
+    """The one automatic call-back of a day for one person."""
+    return f"hl:autocb:{{{h}}}:{day}"
+
+
+# The automatic call-back queue: one slot ({cb}), one job per person (id = the person's hash).
+CB_DUE = "hl:cbdue:{cb}"
+CB_JOBS = "hl:cbjobs:{cb}"
+CB_INFLIGHT = "hl:cbinflight:{cb}"
+CB_STATE = "hl:cbstate:{cb}"

@@ -25,6 +25,7 @@ class Vault:
         material = secret.encode()
         self._hash_key = self._derive(material, b"hotline phone hash")
         self._fernet = Fernet(base64.urlsafe_b64encode(self._derive(material, b"hotline phone encryption")))
+        self._audio = Fernet(base64.urlsafe_b64encode(self._derive(material, b"hotline voice message encryption")))
 
     @staticmethod
     def _derive(material: bytes, info: bytes) -> bytes:
@@ -41,5 +42,15 @@ class Vault:
     def decrypt(self, token: str) -> str | None:
         try:
             return self._fernet.decrypt(token.encode()).decode()
+        except (InvalidToken, ValueError):
+            return None
+
+    def encrypt_bytes(self, data: bytes) -> str:
+        """A voice message at rest (its own derived key: a number's token never opens a recording)."""
+        return self._audio.encrypt(data).decode()
+
+    def decrypt_bytes(self, token: str) -> bytes | None:
+        try:
+            return self._audio.decrypt(token.encode())
         except (InvalidToken, ValueError):
             return None

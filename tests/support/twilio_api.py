@@ -1,8 +1,9 @@
-"""A fake Twilio Messages API on loopback: Twilio is replaced only at the HTTP boundary.
+"""A fake Twilio REST API on loopback: Twilio is replaced only at the HTTP boundary.
 
 It answers POST /2010-04-01/Accounts/<sid>/Messages.json as Twilio does (201 + JSON, or an error
 JSON with a code), records every request it accepted, and can be told to fail: by HTTP status,
-by Twilio error code, by delay, or by being unreachable (stopped).
+by Twilio error code, by delay, or by being unreachable (stopped). For calls (issue 12) it also
+answers POST/GET Calls.json, GET Recordings/<RE>.mp3 (the media) and DELETE Recordings/<RE>.json.
 """
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ MESSAGE_FIELDS = {"To", "From", "MessagingServiceSid", "Body", "StatusCallback",
                   "ContentSid", "ContentVariables", "RiskCheck", "ApplicationSid", "MediaUrl"}
 
 
+# Fields Twilio's Calls API takes on create (the ones this hotline may use).
+CALL_FIELDS = {"To", "From", "Url", "Twiml", "Method", "FallbackUrl", "FallbackMethod", "StatusCallback",
+               "StatusCallbackEvent", "StatusCallbackMethod", "SendDigits", "Timeout", "Record", "TimeLimit",
+               "MachineDetection", "CallerId", "ApplicationSid"}
+
+
 class FakeTwilio:
     def __init__(self, account_sid: str = "AC" + "0" * 32, token: str = "tok") -> None:
         self.account_sid, self.token = account_sid, token
@@ -30,6 +37,10 @@ class FakeTwilio:
         self.failures: deque[tuple[int, int | None]] = deque()  # (http status, twilio code) for the next calls
         self.fail_always: tuple[int, int | None] | None = None
         self.delay = 0.0
+        self.calls: list[dict] = []              # call resources created (newest last)
+        self.recordings: dict[str, bytes] = {}   # RecordingSid -> media (mp3 bytes)
+        self.deleted: list[str] = []             # RecordingSids deleted through the API
+        self.media_fetches: list[str] = []
         self._lock = threading.Lock()
         self._count = 0
         ThreadingHTTPServer.request_queue_size = 256  # many workers at once must not see refusals
@@ -58,6 +69,17 @@ class FakeTwilio:
         self.messages.append(message)
         return message
 
+    def add_recording(self, audio: bytes) -> tuple[str, str]:
+        """A recording Twilio holds after a <Record>: (RecordingSid, RecordingUrl as Twilio sends it)."""
+        with self._lock:
+            self._count += 1
+            sid = f"RE{self._count:032x}"
+            self.recordings[sid] = audio
+        return sid, f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
+
+    def calls_to(self, number: str) -> list[dict]:
+        return [c for c in self.calls if c["to"] == number]
+
     def sent_to(self, number: str) -> list[dict]:
         return [r for r in self.requests if r.get("To") == number]
 
@@ -82,12 +104,60 @@ class FakeTwilio:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def _authorised(self) -> bool:
+                good = "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.token}".encode()).decode()
+                if self.headers.get("Authorization", "") != good:
+                    self._send(401, {"code": 20003, "message": "Authenticate", "status": 401})
+                    return False
+                return True
+
+            def _create_call(self, form: dict) -> None:
+                unknown = set(form) - CALL_FIELDS
+                if unknown or not {"To", "From"} <= set(form) or not ({"Url", "Twiml", "ApplicationSid"} & set(form)):
+                    return self._send(400, {"code": 21205, "message": f"bad fields {sorted(unknown)}", "status": 400})
+                failure = fake._next_failure()
+                if failure:
+                    status, code = failure
+                    return self._send(status, {"code": code, "message": "fake failure", "status": status})
+                with fake._lock:
+                    fake._count += 1
+                    sid = f"CA{fake._count:032x}"
+                    call = {"sid": sid, "account_sid": fake.account_sid, "to": form["To"], "from": form["From"],
+                            "status": "queued", "direction": "outbound-api", "api_version": "2010-04-01",
+                            "date_created": formatdate(usegmt=True), "url": form.get("Url"),
+                            "status_callback": form.get("StatusCallback"), "timeout": form.get("Timeout"),
+                            "uri": f"/2010-04-01/Accounts/{fake.account_sid}/Calls/{sid}.json"}
+                    fake.calls.append(call)
+                    fake.requests.append({**form, "sid": sid})
+                if fake.delay:
+                    time.sleep(fake.delay)
+                self._send(201, call)
+
+            def do_DELETE(self) -> None:  # noqa: N802 - a recording, as Twilio deletes it (204)
+                prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Recordings/"
+                if not self.path.startswith(prefix) or not self.path.endswith(".json"):
+                    return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                if not self._authorised():
+                    return
+                sid = self.path[len(prefix):-len(".json")]
+                with fake._lock:
+                    found = fake.recordings.pop(sid, None)
+                    if found is not None:
+                        fake.deleted.append(sid)
+                if found is None:
+                    return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
                 auth = self.headers.get("Authorization", "")
                 good = "Basic " + base64.b64encode(f"{fake.account_sid}:{fake.token}".encode()).decode()
+                if self.path == f"/2010-04-01/Accounts/{fake.account_sid}/Calls.json":
+                    return self._create_call(form) if self._authorised() else None
                 if self.path != expected:
                     return self._send(404, {"code": 20404, "message": "not found", "status": 404})
                 if auth != good:
@@ -119,6 +189,28 @@ class FakeTwilio:
 
             def do_GET(self) -> None:  # noqa: N802 - the Messages list, filtered by To, newest first
                 path, _, query = self.path.partition("?")
+                base = f"/2010-04-01/Accounts/{fake.account_sid}"
+                if path.startswith(base + "/Recordings/") and path.endswith(".mp3"):
+                    if not self._authorised():
+                        return
+                    sid = path[len(base + "/Recordings/"):-len(".mp3")]
+                    with fake._lock:
+                        audio = fake.recordings.get(sid)
+                        fake.media_fetches.append(sid)
+                    if audio is None:
+                        return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                    self.send_response(200)
+                    self.send_header("Content-Type", "audio/mpeg")
+                    self.send_header("Content-Length", str(len(audio)))
+                    self.end_headers()
+                    self.wfile.write(audio)
+                    return
+                if path == base + "/Calls.json":
+                    to = parse_qs(query).get("To", [None])[0]
+                    with fake._lock:
+                        found = [c for c in reversed(fake.calls) if to is None or c["to"] == to]
+                    return self._send(200, {"calls": found[:50], "next_page_uri": None, "page": 0, "page_size": 50,
+                                            "uri": self.path})
                 if path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
                     return self._send(404, {"code": 20404, "message": "not found", "status": 404})
                 to = parse_qs(query).get("To", [None])[0]
