@@ -29,7 +29,8 @@ from hotline.runtime.speech import fallback_voice
 # prompt carries these words as plural forms. A language missing here skips only this check.
 HOUR_WORDS = {"en": ("hour",), "ru": ("час",), "kk": ("сағат",)}
 KEY_MEANINGS = {"repeat": "repeat", "back": "back (on the main menu: change language)", "main": "main menu",
-                "sms": "send what was just heard by SMS", "more": "next part of a long topic"}
+                "sms": "send what was just heard by SMS", "more": "next part of a long topic",
+                "person": "talk to a person (config/handoff.yaml)"}
 AUDIO_STATUSES = ("recorded", "draft", "stale", "unverified", "synthesised", "twilio")
 
 
@@ -97,7 +98,8 @@ def run_checks(root: Path, today: date) -> Report:
         content = load_content(root, today)
     except ContentError as exc:
         return Report(list(exc.problems), loaded=False)
-    report = Report(list(content.warnings), [menu_table(content), keys_table(content), messaging_table(content)])
+    report = Report(list(content.warnings), [t for t in (menu_table(content), keys_table(content), messaging_table(content),
+                                                         handoff_table(content)) if t])
     report.problems += check_periods(content) + check_house_numbers(content) + check_one_way(content)
     report.problems += check_whatsapp(content)
     sms_problems, sms_table = check_sms(content)
@@ -138,7 +140,26 @@ def menu_table(content: Content) -> Table:
 def keys_table(content: Content) -> Table:
     keys = content.settings.keys
     return Table("Universal keys (the same on every menu, in every language)", ("key", "meaning"),
-                 tuple((getattr(keys, name), KEY_MEANINGS[name]) for name in UNIVERSAL))
+                 tuple((getattr(keys, name), KEY_MEANINGS[name]) for name in UNIVERSAL if getattr(keys, name)))
+
+
+def handoff_table(content: Content) -> Table | None:
+    """When a person answers and how calls ring them (config/handoff.yaml), for the operator to confirm."""
+    h = content.handoff
+    if h is None:
+        return None
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    hours = "; ".join(f"{days[d]} " + ", ".join(f"{a:%H:%M}-{b:%H:%M}" for a, b in h.hours.week[d])
+                      for d in sorted(h.hours.week))
+    auto = (f"once a day per number, {h.auto_when.replace('_', ' ')}" if h.auto_enabled else "off")
+    rows = (("office hours", hours), ("holidays", str(len(h.hours.holidays))),
+            ("routing", f"{h.strategy.replace('_', ' ')}, {h.ring_seconds} s each, up to {h.max_tries} tries"),
+            ("voice message", f"up to {h.max_record_seconds} s, finish with {h.finish_key}, kept {h.keep_days_after_closed} "
+                              f"days after closing ({h.keep_days_open} at most)"),
+            ("automatic call-back", auto),
+            ("no calls to callers", f"{h.quiet_start:%H:%M}-{h.quiet_end:%H:%M}, at most {h.call_daily_cap} a day"),
+            ("caseworkers hear", h.whisper_text("call", language=h.language_name("ru"), topic="...")))
+    return Table("Reaching a person (config/handoff.yaml; caseworkers: `hotline caseworkers list`)", ("what", "setting"), rows)
 
 
 # ---- facts ---------------------------------------------------------------------------------
