@@ -139,7 +139,8 @@ def inbox_call(iid: str) -> ResponseReturnValue:
     caller_gate = calls.permit(hl, inbox.phone(hl, iid) or "", "callback.check", caller=False)
     if not caller_gate.ok:
         abort(400, f"This caller cannot be called: {caller_gate.reason}.")
-    result = calls.place(hl, number, "callback.bridge", f"/voice/person/bridge?i={iid}", caller=False)
+    result = calls.place(hl, number, "callback.bridge", f"/voice/person/bridge?i={iid}", caller=False,
+                         then=f"on 1, a second leg to the caller {item.masked}, also from the hotline's number")
     _audit(hl, actor=_me(), action="callback.place", item=iid, caseworker=cw.id,
                  result="placed" if result.ok else result.reason)
     if result.ok:

@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from hotline.messaging.sender import _may_have_left, twilio_client
 from hotline.rules.hours import in_quiet
-from hotline.rules.phones import calling_code, mask, normalise
+from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys
 
@@ -59,7 +59,7 @@ def permit(hl: "Hotline", to: str, purpose: str, caller: bool = True) -> CallRes
     number = normalise(to)
     if number is None:
         return _refuse(hl, to, "invalid_number", purpose)
-    if calling_code(number) not in hl.content.settings.allowed_calling_codes:
+    if not in_regions(number, hl.content.settings.allowed_regions):
         return _refuse(hl, number, "country_not_allowed", purpose)
     if not caller:
         return CallResult(True)
@@ -91,8 +91,9 @@ def _refuse(hl: "Hotline", number: str, reason: str, purpose: str, transient: bo
     return CallResult(False, reason, transient=transient)
 
 
-def place(hl: "Hotline", to: str, purpose: str, path: str, caller: bool = True) -> CallResult:
-    """Ring `to` from the hotline's number; when answered Twilio fetches `path` (a /voice webhook)."""
+def place(hl: "Hotline", to: str, purpose: str, path: str, caller: bool = True, then: str = "") -> CallResult:
+    """Ring `to` from the hotline's number; when answered Twilio fetches `path` (a /voice webhook).
+    `then`: for the local outbox, what that webhook will do next (a bridge's second leg)."""
     gate = permit(hl, to, purpose, caller)
     if not gate.ok:
         return gate
@@ -101,7 +102,8 @@ def place(hl: "Hotline", to: str, purpose: str, path: str, caller: bool = True) 
     if client is None:
         entry = {"kind": "call", "to": mask(number), "to_enc": hl.vault.encrypt(number), "purpose": purpose,
                  "url": path, "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                 "body": f"(phone call from the hotline's number; when answered, Twilio would fetch {path})"}
+                 "body": f"(phone call from the hotline's number; when answered, Twilio would fetch {path})"
+                         + (f"; then {then}" if then else "")}
         pipe = hl.redis.pipeline()
         pipe.rpush(keys.OUTBOX, json.dumps(entry, ensure_ascii=False))
         pipe.ltrim(keys.OUTBOX, -1000, -1)

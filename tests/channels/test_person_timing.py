@@ -8,9 +8,32 @@ from __future__ import annotations
 import statistics
 import time
 
-from conftest import CALLER, SUMMARY
+import pytest
+
 from hotline.people import inbox
-from test_person import AIGERIM, MP3, WEEKDAY_11, on_shift, papp, pcall, phl, tw, content_root  # noqa: F401
+from support import CALLER, SUMMARY, Call, Twilio, rest_app
+from support.person import AIGERIM, HOTLINE, MP3, WEEKDAY_11, on_shift, person_content
+
+
+@pytest.fixture
+def papp(r, clock, tmp_path, tts_cache, fake):
+    return rest_app(r, clock, tmp_path, tts_cache, fake, HOTLINE_CONTENT_DIR=str(person_content(tmp_path)),
+                    TWILIO_FROM_NUMBER=HOTLINE, TWILIO_VOICE_NUMBER=HOTLINE)
+
+
+@pytest.fixture
+def phl(papp):
+    return papp.extensions["hotline"]
+
+
+@pytest.fixture
+def tw(papp, fake):
+    return Twilio(papp, token=fake.token)
+
+
+@pytest.fixture
+def pcall(tw, r):
+    return Call(tw, r)
 
 
 def _ms(fn, n: int = 30) -> tuple[float, float]:
@@ -23,7 +46,7 @@ def _ms(fn, n: int = 30) -> tuple[float, float]:
     return statistics.median(times), times[int(len(times) * 0.95) - 1]
 
 
-def test_person_webhook_timings(phl, pcall, tw, fake, clock):  # noqa: F811
+def test_person_webhook_timings(phl, pcall, tw, fake, clock):
     clock.set(WEEKDAY_11)
     on_shift(phl, "Aigerim", AIGERIM, ["ru"])
     pcall.start()

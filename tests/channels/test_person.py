@@ -4,8 +4,6 @@ signed as Twilio signs them; TwiML is read as XML."""
 from __future__ import annotations
 
 import json
-import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -13,45 +11,14 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import CALLER, ROOT, SECRET, Call, Twilio, make_app, outbox, rest_app
 
 from hotline.content.loader import load_content
 from hotline.content.model import ContentError
 from hotline.messaging import callbacks
 from hotline.people import caseworkers, inbox
 from hotline.store import keys
-
-HOTLINE = "+77172000000"       # the hotline's own number (caller ID on every leg)
-AIGERIM = "+77011110001"       # caseworkers' own phones: never shown to callers
-BOLAT = "+77011110002"
-WEEKDAY_11 = "2026-12-07T11:00:00+05:00"   # a Monday
-SATURDAY_11 = "2026-12-05T11:00:00+05:00"
-MP3 = b"ID3\x03\x00fake-mp3-" + bytes(range(256)) * 8
-
-
-def person_content(tmp: Path) -> Path:
-    """The shipped content with the person key on 0. Until the menus move "main menu" off 0 and
-    name keys in the accusative (issue 11), this copy does both (main menu on 7, dropping the two
-    seventh options, reminders and who) for these tests."""
-    hotline_yaml = (ROOT / "config" / "hotline.yaml").read_text()
-    if re.search(r'\n  person: "0"', hotline_yaml):
-        return ROOT
-    root = tmp / "content"
-    for d in ("config", "prompts", "audio"):
-        shutil.copytree(ROOT / d, root / d)
-    if '  main: "0"' in hotline_yaml:
-        hotline_yaml = hotline_yaml.replace('  main: "0"', '  main: "7"')
-        menu = (root / "config" / "menu.yaml").read_text()
-        for line in ('      "7": reminders\n', "  reminders: {type: reminders}\n", '      "7": who\n',
-                     "  who: {type: content, sms: sms.who}\n"):
-            assert line in menu, line
-            menu = menu.replace(line, "")
-        (root / "config" / "menu.yaml").write_text(menu)
-    hotline_yaml = re.sub(r'(\n  main: "7"[^\n]*)', r'\1\n  person: "0"', hotline_yaml)
-    (root / "config" / "hotline.yaml").write_text(hotline_yaml)
-    ru = (root / "prompts" / "ru.yaml").read_text()
-    (root / "prompts" / "ru.yaml").write_text(ru.replace("key.hash: решётка\n", "key.hash: решётку\n"))
-    return root
+from support import CALLER, SECRET, Call, Twilio, make_app, outbox, rest_app
+from support.person import AIGERIM, BOLAT, HOTLINE, MP3, SATURDAY_11, WEEKDAY_11, dashboard, on_shift, person_content
 
 
 @pytest.fixture
@@ -79,22 +46,6 @@ def tw(papp, fake) -> Twilio:
 @pytest.fixture
 def pcall(tw, r) -> Call:
     return Call(tw, r)
-
-
-def dashboard(app, password: str = "pw-for-the-inbox"):
-    """A logged-in dashboard client and its CSRF token (the one login helper of this file)."""
-    client = app.test_client()
-    page = client.get("/operator/login").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    client.post("/operator/login", data={"csrf": token, "password": password})
-    with client.session_transaction() as s:
-        return client, s["csrf"]
-
-
-def on_shift(hl, name: str, phone: str, langs: list[str]) -> caseworkers.Caseworker:
-    cw = caseworkers.add(hl, name, phone, langs)
-    caseworkers.set_shift(hl.redis, cw.id, True)
-    return cw
 
 
 def to_russian_main(call: Call) -> None:
@@ -168,8 +119,6 @@ def test_nobody_presses_1_then_the_next_caseworker_then_the_options(phl, pcall, 
 
 def test_all_at_once_rings_everyone_in_one_dial(phl, pcall, clock, content_root):
     path = content_root / "config" / "handoff.yaml"
-    if content_root == ROOT:
-        pytest.skip("needs a copy of the content to edit")
     path.write_text(path.read_text().replace("strategy: in_order", "strategy: all_at_once"))
     phl.holder._reload()
     clock.set(WEEKDAY_11)
@@ -201,7 +150,7 @@ def test_out_of_hours_says_when_and_records_a_message_then_confirms_a_call_back(
     [item] = inbox.listing(phl)
     assert (item.kind, item.recording, item.lang, item.masked) == ("voicemail", "pending", "ru", "+7******4567")
     done = post(tw, rec.get("action"), pcall.form(RecordingUrl="https://api.twilio.com/x", RecordingDuration="12", Digits="#"))
-    pcall._take(done)
+    pcall.hear(done)
     assert pcall.heard == ["Спасибо. Мы получили ваше сообщение.",
                            "Хотите, чтобы мы вам перезвонили? Чтобы подтвердить, нажмите 1. Если нет, нажмите 2."]
     pcall.press("1")
@@ -392,6 +341,7 @@ def test_local_mode_puts_both_legs_in_the_outbox(r, clock, tmp_path, tts_cache, 
     client.post(f"/operator/inbox/{iid}/call", data={"csrf": csrf, "caseworker": cw.id})
     [entry] = outbox(r)
     assert (entry["kind"], entry["to"], entry["purpose"]) == ("call", "+7******0001", "callback.bridge")
+    assert entry["body"].endswith("then on 1, a second leg to the caller +7******4567, also from the hotline's number")
 
 
 # ---- the free missed-call number --------------------------------------------------------------------------
@@ -474,8 +424,6 @@ def test_the_automatic_call_back_runs_the_menu_for_the_person_called(phl, tw, r,
 # ---- operator config checked by the loader and `hotline check` -------------------------------------------
 
 def test_handoff_yaml_errors_name_the_line_and_the_fix(content_root, tmp_path):
-    if content_root == ROOT:
-        content_root = person_content(tmp_path / "again")
     path = content_root / "config" / "handoff.yaml"
     text = path.read_text()
     path.write_text(text.replace("  strategy: in_order\n", "  strategy: round_robin\n"))

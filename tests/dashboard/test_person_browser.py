@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import CALLER, rest_app
 from hotline.people import caseworkers, inbox
-from test_dashboard_browser import ARGS, CHROMIUM
-from test_person import AIGERIM, HOTLINE, MP3, person_content
+from support import CALLER, rest_app
+from support.person import AIGERIM, HOTLINE, MP3, person_content
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 PASSWORD = "inbox password for the browser"
 pytestmark = pytest.mark.browser
