@@ -8,12 +8,9 @@ caller, both from the hotline's number.
 from __future__ import annotations
 
 import logging
-import re
 
 import redis
-import requests
 from flask import Blueprint, Response, request
-from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.channels.call import Call, render
@@ -22,8 +19,7 @@ from hotline.channels.call import twiml_response as _twiml
 from hotline.channels.call import voice_url as _url
 from hotline.channels.webhooks import twilio_signed
 from hotline.content.audio import Utterance
-from hotline.messaging import callbacks, calls
-from hotline.messaging.sender import twilio_client
+from hotline.messaging import callbacks, calls, recordings
 from hotline.people import caseworkers, inbox
 from hotline.rules.phones import normalise
 from hotline.runtime import stats
@@ -258,9 +254,6 @@ def _topic_label(call: Call, topic: str) -> str:
 
 # ---- Twilio's recording callback: fetch, encrypt, delete at Twilio -------------------------------
 
-TWILIO_MEDIA = re.compile(r"^https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/RE[0-9a-f]{32}$")
-
-
 @person_bp.post("/person/recording")
 @twilio_signed
 def recording_status() -> Response:
@@ -269,54 +262,14 @@ def recording_status() -> Response:
     sid = request.form.get("RecordingSid", "")[:64]
     status = request.form.get("RecordingStatus", "")
     url = request.form.get("RecordingUrl", "")
-    item = inbox.get(hl, iid) if iid else None
-    if status != "completed" or not TWILIO_MEDIA.match(url):
-        if item:
-            inbox.update(hl, iid, recording="absent" if status == "absent" else "failed")
+    if status != "completed" or not recordings.MEDIA.match(url):
+        inbox.update(hl, iid, recording="absent" if status == "absent" else "failed")
         if sid:
-            _delete_at_twilio(hl, sid)
+            recordings.delete_at_twilio(hl, sid)
         return Response("", status=204)
-    if item is None:  # deleted here (STOP, DELETE) before the recording arrived: only delete it there
-        _delete_at_twilio(hl, sid)
-        return Response("", status=204)
-    audio = _fetch(hl, url + ".mp3")
-    if audio is None:
-        inbox.update(hl, iid, recording="failed", recording_sid=sid)
-        return Response("", status=503)  # Twilio may retry; the item shows the failure meanwhile
-    if inbox.store_recording(hl, iid, audio, _int(request.form.get("RecordingDuration"))):
-        stats.count("person.recording_stored", hl)
-    _delete_at_twilio(hl, sid)
+    outcome = recordings.take(hl, iid, sid, url, _int(request.form.get("RecordingDuration")))
+    stats.count(f"person.recording.{outcome}", hl)
     return Response("", status=204)
-
-
-def _fetch(hl, url: str) -> bytes | None:
-    cfg = hl.config
-    base = str(cfg.get("TWILIO_API_URL") or "").rstrip("/")
-    target = re.sub(r"^https?://[^/]+", base, url) if base else url
-    try:
-        resp = requests.get(target, auth=(cfg.get("TWILIO_ACCOUNT_SID", ""), cfg.get("TWILIO_AUTH_TOKEN", "")),
-                            timeout=10)
-    except requests.RequestException as exc:
-        log.warning("could not fetch a recording from Twilio: %s", type(exc).__name__)
-        return None
-    if resp.status_code != 200 or not resp.content:
-        log.warning("could not fetch a recording from Twilio: HTTP %s", resp.status_code)
-        return None
-    return resp.content
-
-
-def _delete_at_twilio(hl, sid: str) -> bool:
-    client = twilio_client(hl.config)
-    if client is None or not sid:
-        return False
-    try:
-        client.recordings(sid).delete()
-    except (TwilioException, OSError) as exc:
-        log.warning("could not delete recording %s at Twilio: %s", sid[:8], type(exc).__name__)
-        stats.count("person.recording_delete_failed", hl)
-        return False
-    stats.count("person.recording_deleted_at_twilio", hl)
-    return True
 
 
 # ---- a caseworker's call-back: their phone first, then the caller, both from the hotline's number --

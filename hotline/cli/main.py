@@ -129,8 +129,8 @@ def worker(once: bool, poll: float) -> None:
     if once:
         click.echo(str(run_once(hl)))
         if hl.content.handoff is not None:
-            from hotline.messaging import callbacks
-            click.echo(f"call-backs: {callbacks.run_once(hl)}")
+            from hotline.messaging import callbacks, recordings
+            click.echo(f"call-backs: {callbacks.run_once(hl)}; voice messages swept: {recordings.sweep(hl)}")
         return
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -128,9 +129,28 @@ class _Cache:
         return fresh
 
 
-_cache = _Cache()
+class _Caches:
+    """One cache per Redis client (per app), so two hotlines in one process never share a team."""
+
+    def __init__(self) -> None:
+        self._by_client: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def of(self, r: redis.Redis) -> _Cache:
+        with self._lock:
+            if r not in self._by_client:
+                self._by_client[r] = _Cache()
+            return self._by_client[r]
+
+    def clear(self) -> None:
+        with self._lock:
+            for cache in self._by_client.values():
+                cache.clear()
+
+
+_cache = _Caches()
 
 
 def on_shift(r: redis.Redis, lang: str) -> list[Caseworker]:
     """Caseworkers on shift who speak `lang`, in routing order (may raise RedisError with no cache)."""
-    return [c for c in _cache.get(r) if c.on_shift and lang in c.languages]
+    return [c for c in _cache.of(r).get(r) if c.on_shift and lang in c.languages]

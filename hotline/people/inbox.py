@@ -67,6 +67,9 @@ class Item:
     outcome_by: str
     attempts: int
     masked: str
+    call_sid: str = ""
+    recording_sid: str = ""
+    twilio_copy: str = ""       # a recording we stored but could not yet delete at Twilio
 
     def age_minutes(self, now: datetime) -> int:
         return max(0, int((now.timestamp() - self.created) // 60))
@@ -107,7 +110,7 @@ def _item(iid: str, raw: dict) -> Item:
                 float(raw.get("created") or 0), raw.get("state", "open"), raw.get("claimed_by", ""),
                 raw.get("recording", ""), int(raw.get("duration") or 0), raw.get("callback") == "1",
                 raw.get("outcome", ""), raw.get("outcome_by", ""), int(raw.get("attempts") or 0),
-                raw.get("masked", "***"))
+                raw.get("masked", "***"), raw.get("call", ""), raw.get("recording_sid", ""), raw.get("twilio_copy", ""))
 
 
 def phone(hl: "Hotline", iid: str) -> str | None:

@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from hotline.content import render as P
-from hotline.messaging import whatsapp
-from hotline.messaging import callbacks
+from hotline.messaging import callbacks, recordings, whatsapp
 from hotline.rules import deadlines as dl
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -261,6 +260,8 @@ def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False) ->
                 placed = callbacks.run_once(hl)
                 if placed.placed or placed.failed or placed.uncertain:
                     log.info("worker: call-backs %s", placed)
+                if swept := recordings.sweep(hl):
+                    log.info("worker: %d voice message(s) fetched or deleted at Twilio after a missed callback", swept)
         except redis.RedisError as exc:
             log.warning("worker: Redis unavailable (%s); retrying", type(exc).__name__)
         time.sleep(poll_seconds)

@@ -14,7 +14,7 @@ import pytest
 
 from hotline.content.loader import load_content
 from hotline.content.model import ContentError
-from hotline.messaging import callbacks
+from hotline.messaging import callbacks, recordings
 from hotline.people import caseworkers, inbox
 from hotline.store import keys
 from support import CALLER, SECRET, Call, Twilio, make_app, outbox, rest_app
@@ -192,6 +192,39 @@ def test_kazakh_and_english_callers_hear_the_same_flow(phl, tw, r, clock):
         assert c.heard[0] == closed and c.heard[2] == options, lang
 
 
+def test_with_redis_down_the_caller_hears_the_hours_is_connected_from_memory_and_told_to_retry(
+        clock, tmp_path, tts_cache, content_root):
+    from hotline.store.connection import connect
+    from support import start_redis
+    proc, sock = start_redis(tmp_path / "own-redis")
+    try:
+        app = make_app(connect(f"unix://{sock}", tmp_path), clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(content_root),
+                       TWILIO_VOICE_NUMBER=HOTLINE)
+        hl = app.extensions["hotline"]
+        tw = Twilio(app)
+        clock.set(WEEKDAY_11)
+        on_shift(hl, "Aigerim", AIGERIM, ["ru"])
+        first = Call(tw, None, sid="CA" + "a" * 32)
+        to_russian_main(first)
+        first.press("0")                            # Redis up: the routing is read (and kept in memory)
+        proc.kill()
+        proc.wait()
+        c = Call(tw, None, sid="CA" + "b" * 32)
+        to_russian_main(c)
+        c.press("0")
+        assert [n.text for n in c.root.iter("Number")] == [AIGERIM]
+        clock.set(SATURDAY_11)
+        c = Call(tw, None, sid="CA" + "c" * 32)
+        to_russian_main(c)
+        c.press("0")
+        assert c.heard[1].startswith("Сотрудники отвечают с понедельника по пятницу")
+        c.press("1")
+        assert c.heard[0] == "Извините, сейчас это невозможно. Попробуйте через несколько минут."
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 # ---- the recording callback: fetch, encrypt, delete at Twilio -------------------------------------------
 
 def voicemail_item(hl, number: str = CALLER) -> str:
@@ -223,6 +256,24 @@ def test_a_recording_for_a_deleted_item_is_only_deleted_at_twilio(phl, tw, fake,
                                                          "RecordingStatus": "completed"}).status_code == 204
     assert fake.media_fetches == [] and fake.deleted == [sid]
     assert not r.exists(keys.recording(iid)) and not r.exists(keys.item(iid))
+
+
+def test_twilio_down_then_the_worker_fetches_it_and_a_lost_callback_is_found(phl, tw, fake, r, clock):
+    iid = voicemail_item(phl)
+    sid, url = fake.add_recording(MP3)
+    fake.media_down = True
+    tw.post(f"/voice/person/recording?i={iid}", {"RecordingSid": sid, "RecordingUrl": url, "RecordingStatus": "completed"})
+    assert inbox.get(phl, iid).recording == "failed" and sid in fake.recordings
+    fake.media_down = False
+    assert recordings.sweep(phl) == 1
+    assert inbox.recording(phl, iid) == MP3 and fake.deleted == [sid]
+    # a callback that never came: after 10 minutes the worker asks Twilio for the call's recording
+    lost = inbox.create(phl, "voicemail", CALLER, "ru", "", "CA" + "8" * 32, recording="pending")
+    sid2, _ = fake.add_recording(MP3 + b"2", call_sid="CA" + "8" * 32)
+    assert recordings.sweep(phl) == 0 and inbox.get(phl, lost).recording == "pending"
+    clock.advance(minutes=11)
+    assert recordings.sweep(phl) == 1
+    assert inbox.recording(phl, lost) == MP3 + b"2" and sid2 in fake.deleted
 
 
 def test_a_callback_that_never_arrives_leaves_the_item_visible(phl, papp):

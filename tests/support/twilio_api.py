@@ -41,6 +41,8 @@ class FakeTwilio:
         self.recordings: dict[str, bytes] = {}   # RecordingSid -> media (mp3 bytes)
         self.deleted: list[str] = []             # RecordingSids deleted through the API
         self.media_fetches: list[str] = []
+        self.recording_calls: dict[str, str] = {}  # RecordingSid -> CallSid
+        self.media_down = False                  # True: media GETs answer 503 (Twilio trouble)
         self._lock = threading.Lock()
         self._count = 0
         ThreadingHTTPServer.request_queue_size = 256  # many workers at once must not see refusals
@@ -69,12 +71,13 @@ class FakeTwilio:
         self.messages.append(message)
         return message
 
-    def add_recording(self, audio: bytes) -> tuple[str, str]:
+    def add_recording(self, audio: bytes, call_sid: str = "") -> tuple[str, str]:
         """A recording Twilio holds after a <Record>: (RecordingSid, RecordingUrl as Twilio sends it)."""
         with self._lock:
             self._count += 1
             sid = f"RE{self._count:032x}"
             self.recordings[sid] = audio
+            self.recording_calls[sid] = call_sid
         return sid, f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}/Recordings/{sid}"
 
     def calls_to(self, number: str) -> list[dict]:
@@ -194,6 +197,8 @@ class FakeTwilio:
                     if not self._authorised():
                         return
                     sid = path[len(base + "/Recordings/"):-len(".mp3")]
+                    if fake.media_down:
+                        return self._send(503, {"code": 20500, "message": "unavailable", "status": 503})
                     with fake._lock:
                         audio = fake.recordings.get(sid)
                         fake.media_fetches.append(sid)
@@ -205,6 +210,15 @@ class FakeTwilio:
                     self.end_headers()
                     self.wfile.write(audio)
                     return
+                if path == base + "/Recordings.json":
+                    call = parse_qs(query).get("CallSid", [None])[0]
+                    with fake._lock:
+                        found = [{"sid": sid, "account_sid": fake.account_sid, "call_sid": c, "status": "completed",
+                                  "uri": f"{base}/Recordings/{sid}.json", "duration": "5", "api_version": "2010-04-01"}
+                                 for sid, c in fake.recording_calls.items() if sid in fake.recordings
+                                 and (call is None or c == call)]
+                    return self._send(200, {"recordings": found, "next_page_uri": None, "page": 0, "page_size": 50,
+                                            "uri": self.path})
                 if path == base + "/Calls.json":
                     to = parse_qs(query).get("To", [None])[0]
                     with fake._lock:
