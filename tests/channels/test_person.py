@@ -117,10 +117,13 @@ def test_nobody_presses_1_then_the_next_caseworker_then_the_options(phl, pcall, 
                                "Главное меню: нажмите 7."]
 
 
-def test_all_at_once_rings_everyone_in_one_dial(phl, pcall, clock, content_root):
+def test_all_at_once_rings_everyone_in_one_dial(r, clock, tmp_path, tts_cache, fake, content_root):
     path = content_root / "config" / "handoff.yaml"
-    path.write_text(path.read_text().replace("strategy: in_order", "strategy: all_at_once"))
-    phl.holder._reload()
+    path.write_text(path.read_text().replace("  strategy: in_order\n", "  strategy: all_at_once\n"))
+    app = rest_app(r, clock, tmp_path, tts_cache, fake, HOTLINE_CONTENT_DIR=str(content_root), TWILIO_VOICE_NUMBER=HOTLINE,
+                   TWILIO_FROM_NUMBER=HOTLINE)
+    phl, pcall = app.extensions["hotline"], Call(Twilio(app, token=fake.token), r)
+    assert phl.content.handoff.strategy == "all_at_once"
     clock.set(WEEKDAY_11)
     on_shift(phl, "Aigerim", AIGERIM, ["ru"])
     on_shift(phl, "Bolat", BOLAT, ["ru"])

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from hotline.people import caseworkers
-from support.content import ROOT, content_copy
+from support.content import FIXTURE, content_copy
 
 HOTLINE = "+77172000000"       # the hotline's own number (caller ID on every leg)
 AIGERIM = "+77011110001"       # caseworkers' own phones: never shown to callers
@@ -16,11 +16,11 @@ MP3 = b"ID3\x03\x00fake-mp3-" + bytes(range(256)) * 8
 
 
 def person_content(tmp: Path) -> Path:
-    """The shipped content with the person key on 0. Until the menus move "main menu" off 0 and
-    name keys in the accusative (issue 11), this copy does both (main menu on 7, dropping the two
-    seventh options, reminders and who) for these tests."""
-    hotline_yaml = (ROOT / "config" / "hotline.yaml").read_text()
-    root = content_copy(tmp / "content", ROOT)  # handoff.yaml and the person.* prompts ship with the content
+    """The fixture content with the person key on 0. While its menus still use 0 for the main menu
+    and name keys in the nominative (before issue 11), this copy moves the main menu to 7 (dropping
+    the two seventh options, reminders and who) and names # in the accusative, as issue 11 does."""
+    hotline_yaml = (FIXTURE / "config" / "hotline.yaml").read_text()
+    root = content_copy(tmp / "content")
     if re.search(r'\n  person: "0"', hotline_yaml):
         return root
     if '  main: "0"' in hotline_yaml:
