@@ -7,7 +7,12 @@ someone who asked us to stop; a missed ADDRESS leaves someone without help.
 
 Why careful: a typo must never turn into STOP, START, YES or DELETE when
 another intent is close: those words change what we do with a person's
-number and data. Typos are accepted only for words of 5+ letters (one edit,
+number and data. And a word that ends or removes something (STOP, DELETE,
+FILED: the `whole_message` intents of keywords.yaml) counts only when it is
+the whole message, give or take courtesy words around it ("stop please",
+"не присылайте больше сообщений"): never a word at the start of a longer
+text. "Бас тарту" is the name of a topic (a refusal), "Стоп, а где офис?" is
+a question; neither may unsubscribe anyone or delete their reminders. Typos are accepted only for words of 5+ letters (one edit,
 Damerau-Levenshtein) or, for 4-letter words, one swapped pair of neighbours
 (STPO); shorter words must be exact; and a typo is refused when its target
 is ambiguous or when it lands near a protected intent's word.
@@ -40,6 +45,7 @@ from hotline.rules.textfold import (
 __all__ = [
     "LANGUAGES",
     "PROTECTED_INTENTS",
+    "WHOLE_MESSAGE_INTENTS",
     "Match",
     "Vocabulary",
     "normalise",
@@ -49,6 +55,10 @@ LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 
 #: Intents no typo may lead into or out of (they opt people in and out, or delete data).
 PROTECTED_INTENTS: frozenset[str] = frozenset({"stop", "start", "yes", "delete"})
+
+#: Intents that end or remove something, when keywords.yaml names none: they match only a whole
+#: message (see `whole_message` and `surround` in config/keywords.yaml).
+WHOLE_MESSAGE_INTENTS: tuple[str, ...] = ("stop", "delete", "filed")
 
 
 
@@ -119,8 +129,12 @@ class Vocabulary:
         fillers: Iterable[str],
         word_langs: Mapping[str, frozenset[str]],
         rule_words: Mapping[str, str] | None = None,
+        whole: Iterable[str] = WHOLE_MESSAGE_INTENTS,
+        surround: Iterable[str] = (),
     ) -> None:
         self._phrases = dict(phrases)
+        self._whole = frozenset(whole)
+        self._surround = frozenset(surround)
         self._rule_words = dict(rule_words or {})
         self._langs = dict(langs)
         self._symbols = dict(symbols)
@@ -215,6 +229,17 @@ class Vocabulary:
                 if rule_words.setdefault(norm, str(rule)) != rule:
                     raise ValueError(f"keywords: reminder_rules.{rule}: {word!r} already names another rule")
 
+        whole = data.get("whole_message")
+        if whole is None:  # a vocabulary without the key: the usual ones it has
+            whole = [i for i in WHOLE_MESSAGE_INTENTS if i in data["intents"]]
+        for intent in _as_list(whole, "whole_message"):
+            if intent not in data["intents"]:
+                raise ValueError(f"keywords: whole_message: {intent!r} is not an intent")
+        surround: set[str] = set()
+        for lang, words in (data.get("surround") or {}).items():
+            for word in _as_list(words, f"surround.{lang}"):
+                surround.update(normalise(str(word)).split())
+
         return cls(
             phrases,
             {k: frozenset(v) for k, v in langs.items()},
@@ -222,6 +247,8 @@ class Vocabulary:
             fillers,
             {k: frozenset(v) for k, v in word_langs.items()},
             rule_words,
+            [str(i) for i in whole],
+            surround,
         )
 
     def rule_word(self, word: str) -> str | None:
@@ -229,6 +256,17 @@ class Vocabulary:
         return self._rule_words.get(normalise(word))
 
     # ---- introspection (for tests and `hotline check`) --------------------
+
+    @property
+    def whole_message_intents(self) -> frozenset[str]:
+        """Intents that end or remove something: they match only a whole message."""
+        return self._whole
+
+    def topic_words(self) -> list[tuple[str, str]]:
+        """Every word or phrase that names a topic, a city or a reminder rule, with what it is
+        (for `hotline check`: none of them may be read as a whole-message keyword)."""
+        out = [(" ".join(p), f"{t.kind} '{t.name}'") for p, t in self._phrases.items() if not self._is_whole(t)]
+        return out + [(w, f"reminder rule '{r}'") for w, r in self._rule_words.items()]
 
     def intent_of(self, phrase: str) -> str | None:
         """The intent an exact (normalised) phrase belongs to, or None."""
@@ -243,11 +281,21 @@ class Vocabulary:
         The keyword must be the first word(s). A city alone, or an address
         word followed by a city ("ADDRESS ALMATY", "Алматы қаласы мекенжай"),
         gives ``addresses`` with ``city`` set. A bare "?" means help.
+
+        A keyword that ends or removes something (STOP, DELETE, FILED) must be
+        the whole message, with only courtesy words around it ("please stop",
+        "STOP!!", "не присылайте больше сообщений"); at the start of a longer
+        text it is no keyword at all, and the message gets the help text.
         """
         tokens = split_words(text)
         if not tokens:
             return self._match_symbol(text)
+        whole = self._whole_message(tokens)
+        if whole is not None:
+            return Match(intent=whole.target.name, lang=whole.lang, argument="", city=None, typo=whole.typo)
         found = self._lookup(tokens, 0)
+        if found is not None and self._is_whole(found.target):
+            return None  # "STOP, where is the office?": not a request to stop
         if found is None and tokens[0].norm in self._fillers:  # "в Алматы", "г. Алматы"
             found = self._lookup(tokens, 1, only=_is_city)
         if found is None:
@@ -367,6 +415,21 @@ class Vocabulary:
             return None
         langs = frozenset().union(*(self._langs.get(p, frozenset()) for p in hits))
         return target, langs
+
+    def _is_whole(self, target: _Target) -> bool:
+        return target.kind == "intent" and target.name in self._whole
+
+    def _whole_message(self, tokens: list[Token]) -> _Found | None:
+        """A whole-message keyword with nothing but courtesy words around it, else None."""
+        at = 0
+        while at < len(tokens):
+            found = self._lookup(tokens, at, only=self._is_whole)
+            if found is not None and all(t.norm in self._surround for t in tokens[found.end :]):
+                return found
+            if tokens[at].norm not in self._surround:
+                return None
+            at += 1
+        return None
 
     def _after_fillers(self, tokens: list[Token], at: int) -> int:
         """Skip up to two filler words ("в городе", "қаласы")."""

@@ -230,9 +230,16 @@ def test_keyword_must_be_first(text: str) -> None:
 
 
 def test_longest_phrase_wins_and_leaves_the_rest_as_argument() -> None:
-    assert VOCAB.match("DELETE MY DATA now") == Match("delete", "en", "now", None)
-    assert VOCAB.match("DELETE everything") == Match("delete", "en", "everything", None)
-    assert VOCAB.match("stop all messages") == Match("stop", "en", "messages", None)
+    assert VOCAB.match("REMIND ME 3.12") == Match("remind", "en", "3.12", None)
+    assert VOCAB.match("address in almaty now") == Match("addresses", "en", "now", "almaty")
+
+
+def test_words_that_end_or_remove_something_must_be_the_whole_message() -> None:
+    """STOP, DELETE and FILED count only alone: never at the start of a longer text (issue 11)."""
+    assert VOCAB.match("DELETE MY DATA") == Match("delete", "en", "", None)
+    assert VOCAB.match("stop all") == Match("stop", "en", "", None)
+    for text in ("DELETE MY DATA now", "DELETE everything", "stop all messages", "FILED 01.11", "Стоп, а где офис?"):
+        assert VOCAB.match(text) is None, text
 
 
 # --------------------------------------------------------------------------
@@ -251,7 +258,6 @@ def test_longest_phrase_wins_and_leaves_the_rest_as_argument() -> None:
         ("Напоминание - 3 декабря", "remind", "3 декабря"),
         ("ЕСКЕРТУ 3 желтоқсан", "remind", "3 желтоқсан"),
         ("remind", "remind", ""),
-        ("FILED 01.11", "filed", "01.11"),
     ],
 )
 def test_argument_is_the_original_rest_of_the_text(text: str, intent: str, argument: str) -> None:
