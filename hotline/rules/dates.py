@@ -3,10 +3,12 @@
 Why: a person signing up for a deadline reminder types the date they
 arrived or received a decision, on whatever phone and keyboard they have:
 "3.12", "03/12/26", "3 дек", "3 желтоқсан", "December 3", or 0312 on a
-keypad. Such a date is always in the past or today, so a date without a year
-is put in the most recent year that makes it so, and a date with a year
-after today is refused rather than guessed at: a wrong date would give a
-wrong deadline.
+keypad. Such a date is always in the past or today. A day and month without
+a year that come within the next three months ("0 3 1 2" typed on 1 December,
+"5.01" typed on 20 December) are refused as "in the future" and asked again,
+never taken as a date a year ago: that would give a false "that date has
+passed". Any other day and month is the most recent one (28.12 typed on
+5 January is last December). A date with a year after today is refused too.
 
 Day always comes before month in numeric dates (as in Kazakhstan): "3/12" is
 3 December, never 12 March. Month names come from Babel's CLDR data for kk,
@@ -30,6 +32,7 @@ from hotline.rules.textfold import KAZAKH_TO_RUSSIAN
 
 __all__ = [
     "DateError",
+    "NEAR_FUTURE_DAYS",
     "REASONS",
     "month_from_name",
     "parse_keypad",
@@ -43,6 +46,10 @@ REASONS: frozenset[str] = frozenset({"empty", "unreadable", "impossible", "futur
 _LOCALES = ("kk", "ru", "en")
 _EARLIEST_YEAR = 1900  # an explicit year before this is a typo, not an arrival date
 _LEAP_LOOKBACK = 4  # 29 Feb without a year: the most recent one in the last 4 years
+#: A day and month at most this many days ahead of today are "in the future", not last year.
+#: The longest deadline is 3 months: a date further ahead, read as last year, is older than any
+#: deadline anyway, and every readback names the year when it is not this year.
+NEAR_FUTURE_DAYS = 92
 
 
 # Words around a date that carry no information: "3rd of December",
@@ -84,13 +91,21 @@ def _check_day_month(day: int, month: int) -> None:
 
 
 def resolve_day_month(day: int, month: int, today: date) -> date:
-    """The most recent date with this day and month that is not after ``today``.
+    """The date a day and month without a year mean, for an event that has happened.
 
-    This year if that date has come, else last year. 29 February goes to the
-    most recent leap year (within the last 4 years) whose 29 Feb has passed.
+    If that day and month come again within NEAR_FUTURE_DAYS (later this year, or early next
+    year), DateError("future"): the person typed a day that has not come, or mistyped, and is
+    asked again. Otherwise the most recent such date that is not after ``today`` (this year or
+    last). 29 February: the most recent one within the last 4 years.
     Raises DateError("impossible") for a day/month that never exists.
     """
     _check_day_month(day, month)
+    for year in (today.year, today.year + 1):
+        if (day, month) == (29, 2) and not calendar.isleap(year):
+            continue
+        ahead = (date(year, month, day) - today).days
+        if 0 < ahead <= NEAR_FUTURE_DAYS:
+            raise DateError("future", date(year, month, day).isoformat())
     if (day, month) == (29, 2):
         for year in range(today.year, today.year - _LEAP_LOOKBACK - 1, -1):
             if calendar.isleap(year) and date(year, 2, 29) <= today:

@@ -70,10 +70,18 @@ def test_voice_refused_dates_get_a_clear_prompt_and_a_retry(call: Call, r, ddmm:
     assert "8 December" in call.text
 
 
-@pytest.mark.parametrize("ddmm", ["2511", "1012"])  # 10 Dec is read as last year's: DDMM dates are past
+@pytest.mark.parametrize("ddmm", ["2511", "1006"])  # 25 November, 10 June: both past
 def test_voice_arrival_too_long_ago_is_told_plainly_and_nothing_is_scheduled(call: Call, r, hl, ddmm: str) -> None:
     optin_by_voice(call, "2", "1", ddmm)
     assert "Эта дата уже прошла. Подайте заявление как можно скорее. Дальше решает департамент." in call.text
+    assert not due_times(r, hl) and not outbox(r)
+
+
+@pytest.mark.parametrize("ddmm", ["0612", "1012", "0501"])  # tomorrow, next week, early next year
+def test_voice_a_day_that_has_not_come_is_in_the_future_never_last_year(call: Call, r, hl, ddmm: str) -> None:
+    optin_by_voice(call, "2", "1", ddmm)
+    assert "Эта дата ещё не наступила. Введите дату, которая уже прошла." in call.text
+    assert "прошла. Подайте" not in call.text
     assert not due_times(r, hl) and not outbox(r)
 
 

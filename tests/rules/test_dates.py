@@ -48,13 +48,11 @@ def test_date_error_refuses_unknown_reasons() -> None:
     [
         (5, 12, TODAY, date(2026, 12, 5)),  # today itself
         (4, 12, TODAY, date(2026, 12, 4)),
-        (6, 12, TODAY, date(2025, 12, 6)),  # tomorrow -> last year
-        (10, 12, TODAY, date(2025, 12, 10)),
-        (1, 1, TODAY, date(2026, 1, 1)),
-        (31, 12, TODAY, date(2025, 12, 31)),
+        (15, 5, TODAY, date(2026, 5, 15)),
+        (10, 3, TODAY, date(2026, 3, 10)),  # 95 days ahead next year: this March
         (31, 12, date(2026, 12, 31), date(2026, 12, 31)),
         (1, 1, date(2026, 1, 1), date(2026, 1, 1)),
-        (2, 1, date(2026, 1, 1), date(2025, 1, 2)),
+        (4, 4, date(2026, 1, 1), date(2025, 4, 4)),  # 93 days ahead: last year (92 is near)
     ],
 )
 def test_resolve_picks_the_most_recent_past_year(day: int, month: int, today: date, expected: date) -> None:
@@ -62,11 +60,26 @@ def test_resolve_picks_the_most_recent_past_year(day: int, month: int, today: da
 
 
 @pytest.mark.parametrize(
+    ("day", "month", "today"),
+    [
+        (6, 12, TODAY),  # tomorrow: never last year
+        (10, 12, TODAY),
+        (31, 12, TODAY),
+        (1, 1, TODAY),  # early next year
+        (2, 1, date(2026, 1, 1)),
+        (2, 4, date(2026, 1, 1)),  # 91 days ahead
+        (1, 3, TODAY),  # 86 days ahead, next year
+    ],
+)
+def test_resolve_refuses_a_day_in_the_next_three_months_as_future(day: int, month: int, today: date) -> None:
+    assert _reason(resolve_day_month, day, month, today) == "future"
+
+
+@pytest.mark.parametrize(
     ("today", "expected"),
     [
         (date(2026, 3, 1), date(2024, 2, 29)),
         (date(2024, 2, 29), date(2024, 2, 29)),
-        (date(2024, 2, 28), date(2020, 2, 29)),  # this year's is tomorrow: 4 years back
         (date(2025, 1, 1), date(2024, 2, 29)),
         (date(2028, 3, 1), date(2028, 2, 29)),
     ],
@@ -87,8 +100,8 @@ def test_resolve_impossible_day_or_month(day: int, month: int) -> None:
 
 @pytest.mark.parametrize(
     ("digits", "expected"),
-    [("0312", date(2026, 12, 3)), ("0512", date(2026, 12, 5)), ("0612", date(2025, 12, 6)),
-     ("3101", date(2026, 1, 31)), (" 0312 ", date(2026, 12, 3))],
+    [("0312", date(2026, 12, 3)), ("0512", date(2026, 12, 5)), ("3107", date(2026, 7, 31)),
+     ("3103", date(2026, 3, 31)), (" 0312 ", date(2026, 12, 3))],
 )
 def test_keypad_reads_ddmm(digits: str, expected: date) -> None:
     assert parse_keypad(digits, TODAY) == expected
@@ -109,6 +122,8 @@ def test_keypad_reads_ddmm(digits: str, expected: date) -> None:
         ("0013", "impossible"),
         ("1513", "impossible"),
         ("0000", "impossible"),
+        ("0612", "future"),  # tomorrow
+        ("3101", "future"),
     ],
 )
 def test_keypad_errors(digits: str, reason: str) -> None:
@@ -117,9 +132,10 @@ def test_keypad_errors(digits: str, reason: str) -> None:
 
 @given(
     today=st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
-    days_ago=st.integers(min_value=0, max_value=300),
+    days_ago=st.integers(min_value=0, max_value=270),
 )
-def test_keypad_round_trips_any_date_of_the_last_300_days(today: date, days_ago: int) -> None:
+def test_keypad_round_trips_any_date_of_the_last_270_days(today: date, days_ago: int) -> None:
+    """270: a day further back comes round again within NEAR_FUTURE_DAYS (92), and is "future"."""
     d = today - timedelta(days=days_ago)
     assert parse_keypad(f"{d.day:02}{d.month:02}", today) == d
 
@@ -169,14 +185,14 @@ def test_parse_text_formats(text: str) -> None:
         ("15 қазан", date(2026, 10, 15)),
         ("15 казан", date(2026, 10, 15)),
         ("15 қараша", date(2026, 11, 15)),
-        ("15 feb", date(2026, 2, 15)),
-        ("15 ақпан", date(2026, 2, 15)),
+        ("15 apr", date(2026, 4, 15)),
+        ("15 сәуір", date(2026, 4, 15)),
         ("15 сәуір", date(2026, 4, 15)),
         ("15 сауир", date(2026, 4, 15)),
         ("15 қыркүйек", date(2026, 9, 15)),
         ("15 тамыз", date(2026, 8, 15)),
         ("15 шілде", date(2026, 7, 15)),
-        ("15 қаңтар", date(2026, 1, 15)),
+        ("15 наурызда", date(2026, 3, 15)),
     ],
 )
 def test_parse_text_more(text: str, expected: date) -> None:
@@ -189,9 +205,14 @@ def test_day_comes_before_month() -> None:
 
 
 def test_date_without_year_goes_to_the_most_recent_past() -> None:
-    assert parse_text("10.12", TODAY) == date(2025, 12, 10)
-    assert parse_text("10 декабря", TODAY) == date(2025, 12, 10)
+    assert parse_text("10.06", TODAY) == date(2026, 6, 10)
+    assert parse_text("10 июня", TODAY) == date(2026, 6, 10)
     assert parse_text("5.12", TODAY) == date(2026, 12, 5)
+
+
+def test_date_without_year_in_the_next_three_months_is_future() -> None:
+    for text in ("10.12", "10 декабря", "10 желтоқсан", "15 feb", "15 қаңтар"):
+        assert _reason(parse_text, text, TODAY) == "future", text
 
 
 def test_29_february_without_year() -> None:
@@ -280,7 +301,7 @@ def test_month_from_name(word: str, month: int | None) -> None:
 _recent = st.builds(
     lambda today, back: (today, today - timedelta(days=back)),
     st.dates(min_value=date(2001, 1, 1), max_value=date(2099, 12, 31)),
-    st.integers(min_value=0, max_value=300),
+    st.integers(min_value=0, max_value=270),
 )
 
 
@@ -320,9 +341,9 @@ def test_resolved_date_is_within_the_last_year(today: date, day: int, month: int
     try:
         result = resolve_day_month(day, month, today)
     except DateError as err:
-        assert err.reason == "impossible"
+        assert err.reason in ("impossible", "future")
         return
     assert (result.day, result.month) == (day, month)
     assert result <= today
     if (day, month) != (29, 2):
-        assert (today - result).days < 366
+        assert (today - result).days < 366 - 92
