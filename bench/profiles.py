@@ -24,12 +24,11 @@ WEB_PARTS = {  # label: (function name, file fragment) measured inclusively
     "REST call for 'send me this' (twilio client)": ("create", "twilio/rest"),
 }
 WORKER_PARTS = {
-    "twilio REST client + requests (one POST)": ("create", "twilio/rest"),
-    "sender.permit (opt-out, cap: 2 round trips)": ("permit", "hotline/sender.py"),
+    "twilio REST client (one POST, pooled urllib3)": ("create", "twilio/rest"),
     "Redis round trips (redis-py execute)": ("execute_command", "redis/client.py"),
-    "Redis pipelines (redis-py)": ("execute", "redis/client.py"),
-    "Fernet decrypt": ("decrypt", "hotline/privacy.py"),
-    "stats.count": ("count", "hotline/stats.py"),
+    "Redis pipelines (one per loop turn: settle, mark, claim)": ("execute", "redis/client.py"),
+    "Fernet decrypt": ("decrypt", "hotline/store/vault.py"),
+    "message text (once per language, rule, deadline)": ("text", "hotline/content/render.py"),
 }
 
 
@@ -144,18 +143,9 @@ def worker(n: int = 1000) -> dict | None:
             clock.now = datetime.fromisoformat("2026-12-07T11:00:00+05:00")
             import logging
             logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # as run_once does
-            report = reminders.RunReport()
-            now = clock.now.timestamp()
             prof = Profiler(interval=0.001)
             prof.start()
-            for shard in range(16):  # run_once's loop, in this thread so the profiler sees it
-                while True:
-                    ids, _ = reminders.claim(hl.redis, shard, now)
-                    if not ids:
-                        break
-                    batch = reminders.Batch(hl, shard, ids, now + reminders.LEASE_SECONDS)
-                    for rid in ids:
-                        reminders.process(hl, shard, rid, report, batch)
+            report = reminders.run_once(hl, 1)  # one request at a time, in this thread, so the profiler sees it all
             prof.stop()
             assert report.sent == n, report
             (OUT / "profile-worker.txt").write_text(prof.output_text(unicode=False, color=False))

@@ -1,10 +1,12 @@
 """Part 3: what scheduling costs as it grows. At each size (scheduled reminders; two per subscriber,
 as the filing rule gives): Redis memory per subscriber and per reminder (INFO used_memory before and
 after), the cost of one worker poll with nothing due (`reminders.run_once`) and of claiming 100 due
-reminders (`reminders.claim`, and reading the batch ahead as `run_once` does), medians of many runs.
+reminders (`schedule.claim_jobs`, which reads their data in the same script, then the subscriber and opt-out
+reads the worker's mark step adds for them), medians of many runs.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import statistics
 import time
@@ -12,6 +14,7 @@ from datetime import date, datetime
 
 from hotline import create_app, reminders
 from hotline.store import keys as store
+from hotline.store import schedule
 
 from .common import OUT, ROOT, SECRET, TOKEN, RedisServer
 from .dispatch import START
@@ -75,10 +78,15 @@ def measure(size: int, reps: int, log=print) -> dict:
         for i in range(reps):
             shard = i % store.SHARDS
             t = time.perf_counter()
-            ids, _ = reminders.claim(r, shard, now, reminders.BATCH)
+            ids, jobs, _ = schedule.claim_jobs(r, shard, now, schedule.BATCH)  # the claim reads their data too
             claims.append(time.perf_counter() - t)
             t = time.perf_counter()
-            reminders.Batch(hl, shard, ids, now + reminders.LEASE_SECONDS)
+            pipe = r.pipeline(transaction=False)  # what the mark step reads for them: subscriber and permit
+            for raw in jobs:
+                h = json.loads(raw)["person"]
+                pipe.hgetall(store.subscriber(h))
+                pipe.exists(store.optout(h))
+            pipe.execute()
             reads.append(time.perf_counter() - t)
             assert ids
             due_at = datetime.fromisoformat("2026-12-07T10:00:00+05:00").timestamp()

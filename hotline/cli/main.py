@@ -122,19 +122,22 @@ Outgoing SMS are printed below (no Twilio credentials: they go to the local outb
 @main.command()
 @click.option("--once", is_flag=True, help="send what is due now, then exit (for cron-style schedulers)")
 @click.option("--poll", default=5.0, show_default=True, help="seconds between polls")
-def worker(once: bool, poll: float) -> None:
+@click.option("--in-flight", "in_flight", type=click.IntRange(1, 1000), default=None,
+              help="most requests to Twilio at once (default HOTLINE_WORKER_IN_FLIGHT, else 32): the pace against "
+                   "a slow API, and the most reminders a killed worker can leave uncertain")
+def worker(once: bool, poll: float, in_flight: int | None) -> None:
     """Send due reminders; any number of workers may run at once."""
     from hotline.reminders.worker import run_forever, run_once
     hl = _hotline()
     if once:
-        click.echo(str(run_once(hl)))
+        click.echo(str(run_once(hl, in_flight)))
         if hl.content.handoff is not None:
             from hotline.messaging import callbacks, recordings
             click.echo(f"call-backs: {callbacks.run_once(hl)}; voice messages swept: {recordings.sweep(hl)}")
         return
     stopping = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
-    run_forever(hl, poll, stop=lambda: stopping["now"])
+    run_forever(hl, poll, stop=lambda: stopping["now"], in_flight=in_flight)
 
 
 @main.command()

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 import redis
-import requests
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
+from twilio.http import HttpClient
+from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
 from hotline.messaging import whatsapp
@@ -39,17 +42,53 @@ class SendResult:
     sid: str = ""
     transient: bool = False   # True: the same message may succeed later
     ambiguous: bool = False   # True: it may have left (no answer after the request went out): never resend
+    status: str = ""          # Twilio's status on acceptance (queued, accepted, ...)
 
 
-class _RebasedHttpClient(TwilioHttpClient):
-    """Sends the twilio library's requests to TWILIO_API_URL (a mock or a proxy) instead of api.twilio.com."""
+class PooledHttpClient(HttpClient):
+    """The twilio library's HTTP side on urllib3 directly: keep-alive connections from one pool shared by
+    every thread (as many kept as requests can be in flight), no retries (a retry could text twice: a
+    request without an answer is settled by `already_sent`), and TWILIO_API_URL (a mock or a proxy)
+    instead of api.twilio.com when set.
 
-    def __init__(self, base_url: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    The library's own TwilioHttpClient goes through requests, which costs about two and a half times
+    the CPU per message (bench/RESULTS.md) and keeps only 10 connections per host, so a worker with
+    more requests in flight than that opened a new connection for each of the others.
+    """
+
+    def __init__(self, base_url: str = "", timeout: float = 10, maxsize: int = 128) -> None:
+        super().__init__(logging.getLogger("twilio.http_client"), False, timeout)
         self.base_url = base_url.rstrip("/")
+        kw: dict[str, Any] = {"maxsize": maxsize, "retries": False, "block": False}
+        try:
+            import certifi  # the CA bundle requests uses, when installed
+            kw["ca_certs"] = certifi.where()
+        except ImportError:
+            pass
+        proxy = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+        self.pool = urllib3.ProxyManager(proxy, **kw) if proxy and not self.base_url else urllib3.PoolManager(**kw)
 
-    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
-        return super().request(method, re.sub(r"^https?://[^/]+", self.base_url, url), *args, **kwargs)
+    def request(self, method: str, url: str, params: dict | None = None, data: dict | None = None,  # type: ignore[override]
+                headers: dict | None = None, auth: tuple | None = None, timeout: float | None = None,
+                allow_redirects: bool = False) -> TwilioResponse:
+        if self.base_url:
+            url = re.sub(r"^https?://[^/]+", self.base_url, url)
+        if params:
+            url += ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+        head = dict(headers or {})
+        if auth:
+            head.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        body = None
+        if data is not None:
+            if head.get("Content-Type") in ("application/json", "application/scim+json"):
+                body = json.dumps(data)
+            else:
+                body = urlencode(data, doseq=True)
+                head["Content-Type"] = "application/x-www-form-urlencoded"
+        wait = self.timeout if timeout is None else timeout
+        resp = self.pool.request(method.upper(), url, body=body, headers=head, redirect=allow_redirects,
+                                 timeout=urllib3.Timeout(connect=min(wait, 5.0), read=wait))
+        return TwilioResponse(resp.status, resp.data.decode("utf-8"), resp.headers)
 
 
 _clients: dict[tuple, Client] = {}
@@ -66,9 +105,7 @@ def twilio_client(cfg: dict, sender_id: str = "") -> Client | None:
     if key not in _clients:
         # twilio logs every request at INFO through one lock: a third of a worker's time, and noise
         logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-        http = (_RebasedHttpClient(cfg["TWILIO_API_URL"], timeout=10) if cfg.get("TWILIO_API_URL")
-                else TwilioHttpClient(timeout=10))
-        _clients[key] = Client(sid, token, http_client=http)
+        _clients[key] = Client(sid, token, http_client=PooledHttpClient(cfg.get("TWILIO_API_URL", ""), timeout=10))
     return _clients[key]
 
 
@@ -76,70 +113,127 @@ Template = tuple[str, dict[str, str]]  # (ContentSid, ContentVariables) of an ap
 
 
 def send(hl: "Hotline", to: str, body: str, purpose: str, reminder_id: str = "", via: str = "sms",
-         template: Template | None = None) -> SendResult:
-    """Send `body` (or, on WhatsApp, `template`) to `to` unless a promise forbids it; every refusal
-    is logged (masked) and counted. The same person's opt-out and daily cap hold on every channel."""
-    gate = permit(hl, to, purpose, via=via)
+         template: Template | None = None, writes=None) -> SendResult:
+    """Send `body` to `to` unless a promise forbids it; every refusal is logged (masked) and counted.
+
+    Two Redis round trips around the request: the permit (opt-out, cap) before it, and one pipeline
+    after it (the message's status record, the counters, a refund of the cap if it did not leave).
+    With `writes` (a pipeline the caller sends anyway, e.g. a webhook's one write) the latter are
+    queued there instead, and the caller must execute it.
+    """
+    gate = permit(hl, to, purpose, via=via, writes=writes)
     if not gate.ok:
         return gate
     number = normalise(to) or to
     h = hl.vault.hash(number)
     day_key = store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
-    result = _deliver(hl, number, h, body, purpose, reminder_id, via, template)
-    if result.ok:
-        stats.count(f"{via}.sent", hl)
-    else:
-        hl.redis.decr(day_key)  # a message that did not leave does not use up the day's allowance
-        stats.count(f"{via}.failed", hl)
-        if result.reason == f"twilio_{UNSUBSCRIBED}":
-            from hotline.people.optout import opt_out_hash
-            opt_out_hash(hl, h, "twilio-21610")
+    result = deliver(hl, number, body, purpose, via, template)
+    own = writes is None
+    pipe = hl.redis.pipeline(transaction=False) if own else writes
+    after_delivery(pipe, hl, h, day_key, result, purpose, reminder_id, via=via)
+    if own:
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            if not result.ok:
+                raise  # the refund of the cap is not best effort (as before: a failed DECR raised)
+    if result.reason == f"twilio_{UNSUBSCRIBED}":
+        from hotline.people.optout import opt_out_hash
+        opt_out_hash(hl, h, "twilio-21610")
     return result
 
 
-def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False, via: str = "sms") -> SendResult:
+def permit_commands(pipe, h: str, day_key: str) -> None:
+    """Queue the permit's reads on `pipe` (3 replies: opted out, sent today, expire): one round trip,
+    the opt-out and the day's count share the person's slot."""
+    pipe.exists(store.optout(h))
+    pipe.incr(day_key)
+    pipe.expire(day_key, 2 * 86400)
+
+
+def pre_permit(hl: "Hotline", to: str, purpose: str, writes=None, count=None,
+               via: str = "sms") -> tuple[SendResult | None, str, str, str]:
+    """The checks that need no Redis: (refusal or None, number, hash, the day's cap key)."""
+    number = normalise(to)
+    if number is None:
+        return _refuse(hl, to, "invalid_number", purpose, writes, count), to, "", ""
+    settings = hl.content.settings
+    if via == "whatsapp":
+        if not settings.whatsapp.enabled:
+            return _refuse(hl, number, "whatsapp_off", purpose, writes, count), number, "", ""
+        if not in_regions(number, settings.whatsapp.allowed_regions):
+            return _refuse(hl, number, "country_not_allowed", purpose, writes, count), number, "", ""
+    elif not in_regions(number, settings.allowed_regions):
+        return _refuse(hl, number, "country_not_allowed", purpose, writes, count), number, "", ""
+    h = hl.vault.hash(number)
+    return None, number, h, store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
+
+
+def verdict(hl: "Hotline", number: str, purpose: str, opted_out: int, sent_today: int, ignore_optout: bool = False,
+            writes=None, count=None) -> SendResult:
+    """The permit's answer from its reads (see permit_commands)."""
+    if opted_out and not ignore_optout:
+        return _refuse(hl, number, "opted_out", purpose, writes, count)
+    if sent_today > hl.content.settings.daily_cap:
+        return _refuse(hl, number, "daily_cap", purpose, writes, count)
+    return SendResult(True)
+
+
+def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False, via: str = "sms",
+           writes=None) -> SendResult:
     """May one more message go to `to` now? Counts it against the daily cap when it may.
 
     Inline TwiML replies pass through here too, so no path escapes these checks. Only the single
     confirmation of a STOP is sent with `ignore_optout`.
     """
-    number = normalise(to)
-    if number is None:
-        return _refuse(hl, to, "invalid_number", purpose)
-    h = hl.vault.hash(number)
-    settings = hl.content.settings
-    if via == "whatsapp":
-        if not settings.whatsapp.enabled:
-            return _refuse(hl, number, "whatsapp_off", purpose)
-        if not in_regions(number, settings.whatsapp.allowed_regions):
-            return _refuse(hl, number, "country_not_allowed", purpose)
-    elif not in_regions(number, settings.allowed_regions):
-        return _refuse(hl, number, "country_not_allowed", purpose)
-    day_key = store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
-    try:  # one round trip: the opt-out and the day's count share the person's slot
+    refused, number, h, day_key = pre_permit(hl, to, purpose, writes, via=via)
+    if refused is not None:
+        return refused
+    try:
         pipe = hl.redis.pipeline(transaction=True)
-        pipe.exists(store.optout(h))
-        pipe.incr(day_key)
-        pipe.expire(day_key, 2 * 86400)
+        permit_commands(pipe, h, day_key)
         opted_out, sent_today, _ = pipe.execute()
     except redis.RedisError:
         # We cannot prove the person has not said STOP: do not send, try again later.
         return SendResult(False, "store_unavailable", transient=True)
-    if opted_out and not ignore_optout:
-        return _refuse(hl, number, "opted_out", purpose)
-    if sent_today > settings.daily_cap:
-        return _refuse(hl, number, "daily_cap", purpose)
-    return SendResult(True)
+    return verdict(hl, number, purpose, opted_out, sent_today, ignore_optout, writes)
 
 
-def _refuse(hl: "Hotline", number: str, reason: str, purpose: str) -> SendResult:
+def _counter(hl: "Hotline", writes=None, count=None):
+    """How a counter is added: by `count` (a caller's tally), on `writes` (a pipeline), or at once."""
+    if count is not None:
+        return count
+    if writes is not None:
+        return lambda name, n=1: stats.add(writes, hl, name, n)
+    return lambda name, n=1: stats.count(name, hl, n)
+
+
+def _refuse(hl: "Hotline", number: str, reason: str, purpose: str, writes=None, count=None) -> SendResult:
     log.info("SMS not sent to %s (%s, %s)", mask(number), reason, purpose)
-    stats.count(f"sms.refused.{reason}", hl)
+    _counter(hl, writes, count)(f"sms.refused.{reason}")
     return SendResult(False, reason)
 
 
-def _deliver(hl: "Hotline", number: str, h: str, body: str, purpose: str, reminder_id: str, via: str = "sms",
-             template: Template | None = None) -> SendResult:
+def after_delivery(pipe, hl: "Hotline", h: str, day_key: str, result: SendResult, purpose: str,
+                   reminder_id: str = "", count=None, via: str = "sms") -> None:
+    """Queue what follows a delivery on `pipe`: the status record and 'sms.sent', or the cap's refund
+    (a message that did not leave does not use up the day's allowance) and 'sms.failed'. The caller
+    handles a 21610 (opt_out_hash) itself."""
+    if result.ok:
+        if result.sid and result.sid != "outbox":
+            key = store.message(result.sid)
+            pipe.hset(key, mapping={"status": result.status or "queued", "person": h, "purpose": purpose,
+                                    "reminder": reminder_id, "via": via})
+            pipe.expire(key, 30 * 86400)
+        _counter(hl, pipe, count)(f"{via}.sent")
+    else:
+        pipe.decr(day_key)
+        _counter(hl, pipe, count)(f"{via}.failed")
+
+
+def deliver(hl: "Hotline", number: str, body: str, purpose: str, via: str = "sms",
+            template: Template | None = None) -> SendResult:
+    """The request itself (or the local outbox without credentials): no permit, no records."""
     cfg = hl.config
     sender_id = one_way_sender(hl) if via == "sms" else ""
     client = twilio_client(cfg, sender_id)
@@ -184,23 +278,14 @@ def _deliver(hl: "Hotline", number: str, h: str, body: str, purpose: str, remind
         transient = code in TRANSIENT_CODES or exc.status == 429 or exc.status >= 500
         log.warning("Twilio refused an SMS to %s: HTTP %s, code %s", mask(number), exc.status, code)
         return SendResult(False, f"twilio_{code or exc.status}", transient=transient and code not in PERMANENT_CODES)
-    except (TwilioException, OSError) as exc:  # timeouts, refused connections, DNS
+    except (TwilioException, OSError, urllib3.exceptions.HTTPError) as exc:  # timeouts, refused connections, DNS
         if _may_have_left(exc):
             log.warning("no answer from Twilio for an SMS to %s (%s): it may have been sent", mask(number),
                         type(exc).__name__)
             return SendResult(False, "no_answer", ambiguous=True)
         log.warning("Twilio unreachable for an SMS to %s: %s", mask(number), type(exc).__name__)
         return SendResult(False, "unreachable", transient=True)
-    try:
-        record = {"status": message.status or "queued", "person": h, "purpose": purpose, "reminder": reminder_id,
-                  "via": via}
-        pipe = hl.redis.pipeline(transaction=True)
-        pipe.hset(store.message(message.sid), mapping=record)
-        pipe.expire(store.message(message.sid), 30 * 86400)
-        pipe.execute()
-    except redis.RedisError:
-        pass  # the message left; its status record is a convenience
-    return SendResult(True, sid=message.sid)
+    return SendResult(True, sid=message.sid, status=message.status or "queued")
 
 
 def one_way_sender(hl: "Hotline") -> str:
@@ -214,15 +299,14 @@ def _may_have_left(exc: BaseException) -> bool:
     """A request that got no answer after it was sent (read timeout, connection dropped mid-answer)
     may have been accepted: resending it could text the person twice. Only a connection that was
     never made (refused, DNS, connect timeout) is certainly safe to retry."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
+    errors = urllib3.exceptions
+    if isinstance(exc, (errors.ConnectTimeoutError, errors.NewConnectionError, errors.NameResolutionError)):
+        return False  # never connected: nothing was sent
+    if isinstance(exc, errors.ProxyError):
+        return _may_have_left(exc.original_error) if isinstance(exc.original_error, BaseException) else True
+    if isinstance(exc, ConnectionRefusedError):
         return False
-    if isinstance(exc, requests.exceptions.ReadTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = repr(exc)
-        return not any(s in text for s in ("NewConnectionError", "Failed to establish", "NameResolution",
-                                           "Connection refused"))
-    return False
+    return isinstance(exc, (errors.HTTPError, OSError))  # read timeout, reset or closed mid-answer, TLS
 
 
 def already_sent(hl: "Hotline", to: str, body: str, since: datetime, via: str = "sms",
@@ -240,7 +324,7 @@ def already_sent(hl: "Hotline", to: str, body: str, since: datetime, via: str = 
         return False
     try:
         recent = client.messages.list(to=whatsapp.address(number) if via == "whatsapp" else number, limit=20)
-    except (TwilioException, OSError) as exc:
+    except (TwilioException, OSError, urllib3.exceptions.HTTPError) as exc:
         log.warning("could not ask Twilio about an earlier SMS to %s: %s", mask(number), type(exc).__name__)
         return None
     margin = since - timedelta(minutes=2)

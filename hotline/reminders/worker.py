@@ -1,8 +1,9 @@
 """The worker that sends each due reminder once.
 
 Due reminders are data in sharded sorted sets (score = send time), not delayed queue jobs. A worker
-claims a batch atomically (a Lua script moves ids from `due` to `inflight` with a lease), marks
-each 'sending' just before the HTTP request, and removes it once Twilio answered. A worker that
+claims a batch atomically (a Lua script moves ids from `due` to `inflight` with a lease and reads
+their data), marks each 'sending' just before its HTTP request, and removes it once Twilio answered;
+each of those steps is one script call for many reminders (hotline/store/schedule.py). A worker that
 dies leaves leases that expire: ids never marked 'sending' are claimed again (sent once); an id
 that died *during* its request is not resent but counted as 'uncertain' (at most once there,
 because a duplicate deadline SMS to a frightened person is worse than reporting one unknown).
@@ -12,28 +13,30 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from collections import Counter, deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 import redis
 
 from hotline.content import render as P
-from hotline.messaging import callbacks, recordings, whatsapp
+from hotline.messaging import callbacks, recordings, sender, whatsapp
+from hotline.people.optout import opt_out_hash
 from hotline.rules import deadlines as dl
 from hotline.runtime import stats
 from hotline.store import keys as store
-from hotline.store.schedule import BATCH, LEASE_SECONDS, MARK, claim, finish, requeue
+from hotline.store import schedule
+from hotline.store.schedule import BATCH, LEASE_SECONDS
 
 if TYPE_CHECKING:
+    from hotline.content.model import Content
+    from hotline.messaging.sender import SendResult
     from hotline.runtime.hotline import Hotline
 
 log = logging.getLogger(__name__)
-_tally_lock = threading.Lock()
 
 
 MAX_ATTEMPTS = 8
@@ -53,36 +56,259 @@ class RunReport:
     deferred: int = 0
 
 
-class Batch:
-    """What one claimed batch needs, read ahead in two pipelined round trips instead of two per reminder,
-    and the message texts, rendered once per language, rule and deadline."""
+@dataclass
+class _Item:
+    """One claimed reminder on its way through the worker."""
 
-    def __init__(self, hl: "Hotline", shard: int, ids: list[str], lease: float) -> None:
-        r = hl.redis
-        self.lease = lease  # the inflight score claim() gave these ids
-        self.content = hl.content
-        pipe = r.pipeline(transaction=False)
-        for rid in ids:
-            pipe.hget(store.jobs(shard), rid)
-        self.jobs: dict[str, str | None] = dict(zip(ids, pipe.execute()))
-        people = sorted({json.loads(raw)["person"] for raw in self.jobs.values() if raw})
-        pipe = r.pipeline(transaction=False)  # one slot per person: fine on a Cluster without a transaction
-        for h in people:
-            pipe.hgetall(store.subscriber(h))
-        self.subs: dict[str, dict] = dict(zip(people, pipe.execute()))
-        self.bodies: dict[tuple[str, str, str], str] = {}
-        self.sent = 0
-        self._lock = threading.Lock()
+    shard: int
+    rid: str
+    raw: str
+    lease: float | None
+    content: "Content"
+    job: dict = field(default_factory=dict)
+    number: str = ""
+    day_key: str = ""
+    body: str = ""
+    via: str = "sms"
+    template: tuple | None = None  # a WhatsApp template, outside the 24-hour window
+    outside: bool = False
 
-    def count_sent(self) -> None:
-        with self._lock:
-            self.sent += 1
 
-    def body(self, lang: str, rule: str, deadline: str, via: str = "sms") -> str:
-        key = (lang, rule, deadline, via)
+class _Run:
+    """One pass over every shard: claim, mark 'sending', send with at most `bound` requests in flight,
+    settle. Every Redis command of a step goes out in one pipeline per loop turn, whatever it is for:
+    the settling of the requests that just finished (finish or re-queue, status records, counters),
+    the marking and reading of the next ones (subscriber, opt-out, cap) and, when the queue of
+    claimed reminders runs low, the next claim. Each reminder so takes part in three round trips
+    (claim, mark, settle), each shared with many others.
+    """
+
+    def __init__(self, hl: "Hotline", bound: int, limit: int) -> None:
+        self.hl, self.r, self.bound, self.limit = hl, hl.redis, bound, limit
+        self.s = schedule.scripts(hl.redis)
+        self.report = RunReport()
+        self.queue: deque[_Item] = deque()
+        self.shard = 0
+        self.running: dict = {}
+        self.ops: dict[int, list[tuple[str, str, str, str, str]]] = {}  # shard -> settle ops
+        self.later: list = []           # callables(pipe) queued for the next pipeline
+        self.counts: Counter = Counter()
+        self.bodies: dict[tuple, str] = {}
+        self.optouts: list[str] = []
+
+    # -- what the next pipeline carries --------------------------------------------------------
+    def finish(self, item: _Item, person: bool = True) -> None:
+        self.ops.setdefault(item.shard, []).append(("f", item.rid, item.job.get("person", "") if person else "", "", ""))
+
+    def requeue(self, item: _Item, at: datetime) -> None:
+        self.ops.setdefault(item.shard, []).append(("r", item.rid, "", json.dumps(item.job), repr(at.timestamp())))
+
+    def count(self, name: str, n: int = 1) -> None:
+        self.counts[name] += n
+
+    def refund(self, item: _Item) -> None:
+        self.later.append(lambda pipe, key=item.day_key: pipe.decr(key))
+
+    # -- the loop --------------------------------------------------------------------------------
+    def run(self) -> RunReport:
+        pool = ThreadPoolExecutor(max_workers=self.bound) if self.bound > 1 else None
+        try:
+            while True:
+                starts = self._pick(self.bound - len(self.running))
+                want_claim = self.shard < store.SHARDS and len(self.queue) < self.bound
+                if starts or want_claim or self.ops or self.later or self.counts:
+                    self._turn(starts, want_claim, pool)
+                elif not self.running:
+                    break  # nothing claimed, running or left to write
+                if self.running:
+                    done, _ = wait(self.running, return_when=FIRST_COMPLETED)
+                    for fut in done:
+                        self._outcome(self.running.pop(fut), fut.result())
+                    while self.optouts:  # Twilio says the number unsubscribed (21610): as a STOP, at once
+                        opt_out_hash(self.hl, self.optouts.pop(), "twilio-21610")
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+        return self.report
+
+    def _pick(self, room: int) -> list[_Item]:
+        """Up to `room` claimed reminders to send now; the ones that must not be sent are settled."""
+        out = []
+        hl = self.hl
+        while self.queue and len(out) < room:
+            item = self.queue.popleft()
+            if not item.raw:  # cancelled (STOP, filed) after it was claimed
+                self.finish(item, person=False)
+                self.report.dropped += 1
+                continue
+            job = item.job = json.loads(item.raw)
+            policy = item.content.policy
+            now = hl.now()
+            end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
+            if now >= end - LAST_USEFUL:
+                log.info("reminder %s dropped: it could no longer arrive before the deadline", item.rid)
+                self.finish(item)
+                self.count("reminders.expired")
+                self.report.dropped += 1
+                continue
+            if dl.in_quiet_hours(now, policy):  # e.g. a worker back after an outage at night
+                later = dl.fit_outside_quiet(now, end - LAST_USEFUL, policy)
+                if later is None or later <= now:
+                    self.finish(item)
+                    self.report.dropped += 1
+                else:
+                    self.requeue(item, later)
+                    self.report.deferred += 1
+                continue
+            item.day_key = store.daily_count(job["person"], stats.today(now, policy.tz))
+            out.append(item)
+        return out
+
+    def _turn(self, starts: list[_Item], want_claim: bool, pool: ThreadPoolExecutor | None) -> None:
+        """One round trip: settle what finished, mark and read what starts, claim ahead."""
+        hl = self.hl
+        trip = schedule.RoundTrip(self.r)
+        pipe = trip.pipe
+        for shard, ops in self.ops.items():
+            people = sorted({p for _, _, p, _, _ in ops if p})
+            index = {h: i + 5 for i, h in enumerate(people)}  # KEYS[5...] in SETTLE
+            args = [x for op, rid, p, job, at in ops for x in (op, rid, index.get(p, 0), job, at)]
+            trip.script(self.s.settle, schedule.settle_keys(shard, people), args)
+        for fn in self.later:
+            fn(pipe)
+        for name, n in self.counts.items():
+            stats.add(pipe, hl, name, n)
+        self.ops, self.later, self.counts = {}, [], Counter()
+        groups: dict[tuple[int, float | None], list[_Item]] = {}
+        for item in starts:
+            groups.setdefault((item.shard, item.lease), []).append(item)
+        marks = []
+        for (shard, lease), items in groups.items():
+            args = ["" if lease is None else repr(lease), *(i.rid for i in items)]
+            marks.append((trip.script(self.s.mark, schedule.mark_keys(shard), args), items))
+            for item in items:  # 4 replies each: the subscriber, then the permit's 3
+                pipe.hgetall(store.subscriber(item.job["person"]))
+                sender.permit_commands(pipe, item.job["person"], item.day_key)
+        claim_at = None
+        if want_claim:
+            now = hl.now().timestamp()  # read at each claim: a run can outlast a lease
+            at = trip.script(self.s.claim, schedule.claim_keys(self.shard), [now, now + LEASE_SECONDS, self.limit])
+            claim_at = (at, self.shard, now + LEASE_SECONDS, hl.content)
+        results = trip.execute()
+        for at, items in marks:
+            verdicts = results[at]
+            for k, (item, mark) in enumerate(zip(items, verdicts)):
+                sub, opted_out, sent_today, _ = results[at + 1 + 4 * k: at + 5 + 4 * k]
+                self._start(item, int(mark), sub, opted_out, sent_today, pool)
+        if claim_at is not None:
+            at, shard, lease, content = claim_at
+            ids, jobs, uncertain = schedule.claimed(results[at])
+            for rid in uncertain:
+                log.error("reminder %s was being sent when its worker died: not resent", rid)
+            if uncertain:
+                self.count("reminders.uncertain", len(uncertain))
+                self.report.uncertain += len(uncertain)
+            self.queue.extend(_Item(shard, rid, raw, lease, content) for rid, raw in zip(ids, jobs))
+            if len(ids) < self.limit:
+                self.shard += 1
+
+    def _start(self, item: _Item, mark: int, sub: dict, opted_out: int, sent_today: int,
+               pool: ThreadPoolExecutor | None) -> None:
+        hl, job = self.hl, item.job
+        if mark != schedule.MARKED:
+            self.refund(item)  # the permit counted it; it does not leave from here
+            if mark == schedule.LEASE_LOST:
+                log.warning("reminder %s: lease ran out before it was sent; left to the worker that holds it", item.rid)
+                self.report.deferred += 1
+            else:
+                self.finish(item, person=False)  # cancelled since it was claimed
+                self.report.dropped += 1
+            return
+        number = hl.vault.decrypt(sub.get("phone", "")) if sub else None
+        if not number:  # data deleted (STOP, delete, retention)
+            self.refund(item)
+            self.finish(item)
+            self.report.dropped += 1
+            return
+        content = item.content
+        lang = job["lang"] if job["lang"] in content.prompts else content.settings.default_language
+        purpose = f"reminder.{job['rule']}"
+        item.via = via = job.get("via", "sms")
+        refused, item.number, _, _ = sender.pre_permit(hl, number, purpose, writes=None, count=self.count, via=via)
+        if refused is None:
+            refused = sender.verdict(hl, item.number, purpose, opted_out, sent_today, count=self.count)
+            if refused.ok:
+                refused = None
+        else:
+            self.refund(item)  # refused before the cap was counted, as sender.permit does
+        if refused is not None:
+            self._outcome(item, refused, permit_refused=True)
+            return
+        key = (id(content), lang, job["rule"], job["deadline"], via)
         if key not in self.bodies:
-            self.bodies[key] = reminder_text(self.content, lang, rule, deadline, via)
-        return self.bodies[key]
+            self.bodies[key] = reminder_text(content, lang, job["rule"], job["deadline"], via)
+        item.body = self.bodies[key]
+        # Outside WhatsApp's 24-hour window only an approved template may go (hotline check makes sure
+        # every rule and language has one).
+        item.outside = via == "whatsapp" and not whatsapp.window_open(hl, job["person"])
+        if item.outside:
+            item.template = whatsapp.template(hl, job["rule"], lang,
+                                              P.short_date(content, lang, date.fromisoformat(job["deadline"])))
+        if pool is None:  # one at a time: in this thread (profiles see all of it)
+            self._outcome(item, self._send(item))
+        else:
+            self.running[pool.submit(self._send, item)] = item
+
+    def _send(self, item: _Item) -> "SendResult":
+        """In a send thread: the request (after an unanswered one, first ask Twilio whether it went)."""
+        hl, job = self.hl, item.job
+        if job.get("unanswered_since"):
+            gone = sender.already_sent(hl, item.number, item.body, datetime.fromisoformat(job["unanswered_since"]),
+                                       item.via, bool(item.template))
+            if gone is None:
+                return sender.SendResult(False, "unreachable", transient=True)
+            if gone:
+                return sender.SendResult(True, sid="found-at-twilio")
+            job.pop("unanswered_since")
+        if item.outside and item.template is None:
+            log.warning("reminder %s: outside the WhatsApp window and no template for %s/%s", item.rid, job["rule"],
+                        job["lang"])
+            return sender.SendResult(False, "no_whatsapp_template")
+        return sender.deliver(hl, item.number, item.body, f"reminder.{job['rule']}", item.via, item.template)
+
+    def _outcome(self, item: _Item, result: "SendResult", permit_refused: bool = False) -> None:
+        hl, job = self.hl, item.job
+        if not permit_refused:
+            self.later.append(lambda pipe, res=result, it=item: sender.after_delivery(
+                pipe, hl, it.job["person"], it.day_key, res, f"reminder.{it.job['rule']}", it.rid, count=self.count,
+                via=it.via))
+            if result.reason == f"twilio_{sender.UNSUBSCRIBED}":
+                self.optouts.append(job["person"])
+        if result.ok:
+            if result.sid == "found-at-twilio":
+                self.count("reminders.found_sent")
+            self.finish(item)
+            self.count("reminders.sent")
+            self.report.sent += 1
+            return
+        now = hl.now()
+        end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
+        if result.ambiguous:  # no answer: ask Twilio before any retry (see _send)
+            job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())  # Twilio's clock is real
+            log.warning("reminder %s: no answer from Twilio; it will be checked before any retry", item.rid)
+        job["attempts"] = job.get("attempts", 0) + 1
+        retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
+        if (result.transient or result.ambiguous) and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
+            fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, item.content.policy)
+            if fitted is not None:
+                self.requeue(item, fitted)
+                self.count("reminders.retry")
+                self.report.retried += 1
+                return
+        self.finish(item)
+        self.count(f"reminders.failed.{result.reason}")
+        log.warning("reminder %s not sent: %s", item.rid, result.reason)
+        self.report.failed += 1
 
 
 def reminder_text(content, lang: str, rule: str, deadline: str, via: str = "sms") -> str:
@@ -91,169 +317,42 @@ def reminder_text(content, lang: str, rule: str, deadline: str, via: str = "sms"
                   deadline=P.short_date(content, lang, date.fromisoformat(deadline)))
 
 
-def _tally(report: RunReport, field: str) -> None:
-    with _tally_lock:  # many send threads update one report
-        setattr(report, field, getattr(report, field) + 1)
+def in_flight_bound() -> int:
+    """HOTLINE_WORKER_IN_FLIGHT (or the older HOTLINE_WORKER_THREADS), default 32."""
+    return max(1, int(os.environ.get("HOTLINE_WORKER_IN_FLIGHT") or os.environ.get("HOTLINE_WORKER_THREADS") or 32))
 
 
-def _send(hl: "Hotline", number: str, body: str, job: dict, rid: str, via: str, template, outside: bool):
-    """`outside`: a WhatsApp reminder outside the 24-hour window, which only `template` may carry."""
-    from hotline.messaging.sender import SendResult, send
-    if outside and template is None:
-        log.warning("reminder %s: outside the WhatsApp window and no template for %s/%s", rid, job["rule"], job["lang"])
-        return SendResult(False, "no_whatsapp_template")
-    return send(hl, number, body, purpose=f"reminder.{job['rule']}", reminder_id=rid, via=via, template=template)
-
-
-def process(hl: "Hotline", shard: int, rid: str, report: RunReport, batch: Batch | None = None) -> None:
-    """Send one claimed reminder, or decide why not; always leaves it finished or re-queued."""
-    from hotline.messaging.sender import SendResult, already_sent
-    r = hl.redis
-    raw = batch.jobs.get(rid) if batch is not None else r.hget(store.jobs(shard), rid)
-    if raw is None:  # cancelled (STOP, filed) after it was claimed
-        finish(r, shard, rid, None)
-        _tally(report, "dropped")
-        return
-    job = json.loads(raw)
-    content = batch.content if batch is not None else hl.content
-    policy = content.policy
-    now = hl.now()
-    end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
-    if now >= end - LAST_USEFUL:
-        log.info("reminder %s dropped: it could no longer arrive before the deadline", rid)
-        finish(r, shard, rid, job["person"])
-        stats.count("reminders.expired", hl)
-        _tally(report, "dropped")
-        return
-    if dl.in_quiet_hours(now, policy):  # e.g. a worker back after an outage at night
-        later = dl.fit_outside_quiet(now, end - LAST_USEFUL, policy)
-        if later is None or later <= now:
-            finish(r, shard, rid, job["person"])
-            _tally(report, "dropped")
-        else:
-            requeue(r, shard, rid, job, later)
-            _tally(report, "deferred")
-        return
-    sub = batch.subs.get(job["person"]) if batch is not None else r.hgetall(store.subscriber(job["person"]))
-    number = hl.vault.decrypt(sub.get("phone", "")) if sub else None
-    if not number:  # data deleted (STOP, delete, retention)
-        finish(r, shard, rid, job["person"])
-        _tally(report, "dropped")
-        return
-    lang = job["lang"] if job["lang"] in content.prompts else content.settings.default_language
-    via = job.get("via", "sms")
-    if batch is not None:
-        body = batch.body(lang, job["rule"], job["deadline"], via)
-    else:
-        body = reminder_text(content, lang, job["rule"], job["deadline"], via)
-    # Outside WhatsApp's 24-hour window only an approved template may go (hotline check makes sure
-    # every rule and language has one).
-    outside = via == "whatsapp" and not whatsapp.window_open(hl, job["person"])
-    template = whatsapp.template(hl, job["rule"], lang, P.short_date(content, lang, date.fromisoformat(job["deadline"]))) \
-        if outside else None
-    lease = repr(batch.lease) if batch is not None else ""
-    if not r.eval(MARK, 3, store.jobs(shard), store.state(shard), store.inflight(shard), rid, lease):
-        if batch is not None and r.hexists(store.jobs(shard), rid):
-            log.warning("reminder %s: lease ran out before it was sent; left to the worker that holds it", rid)
-            _tally(report, "deferred")
-            return
-        finish(r, shard, rid, None)  # cancelled since it was read
-        _tally(report, "dropped")
-        return
-    if job.get("unanswered_since"):  # an earlier try got no answer: it may have gone already
-        gone = already_sent(hl, number, body, datetime.fromisoformat(job["unanswered_since"]), via, bool(template))
-        if gone is None:
-            result = SendResult(False, "unreachable", transient=True)
-        elif gone:
-            result = SendResult(True, sid="found-at-twilio")
-            stats.count("reminders.found_sent", hl)
-        else:
-            job.pop("unanswered_since")
-            result = _send(hl, number, body, job, rid, via, template, outside)
-    else:
-        result = _send(hl, number, body, job, rid, via, template, outside)
-    if result.ok:
-        finish(r, shard, rid, job["person"])
-        if batch is not None:
-            batch.count_sent()  # counted once per batch (one round trip instead of one per message)
-        else:
-            stats.count("reminders.sent", hl)
-        _tally(report, "sent")
-        return
-    if result.ambiguous:  # no answer: ask Twilio before any retry (see the check above the send)
-        job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())  # Twilio's clock is real
-        log.warning("reminder %s: no answer from Twilio; it will be checked before any retry", rid)
-    job["attempts"] = job.get("attempts", 0) + 1
-    retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
-    if (result.transient or result.ambiguous) and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
-        fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, policy)
-        if fitted is not None:
-            requeue(r, shard, rid, job, fitted)
-            stats.count("reminders.retry", hl)
-            _tally(report, "retried")
-            return
-    finish(r, shard, rid, job["person"])
-    stats.count(f"reminders.failed.{result.reason}", hl)
-    log.warning("reminder %s not sent: %s", rid, result.reason)
-    _tally(report, "failed")
+def process_claimed(hl: "Hotline", shard: int, ids: list[str], jobs: list[str] | None = None,
+                    lease: float | None = None) -> RunReport:
+    """Send reminders already claimed from `shard` (with their data as the claim read it, else read
+    now), as run_once does after each claim; `lease` checked at the mark when given."""
+    run = _Run(hl, in_flight_bound(), BATCH)
+    if jobs is None:
+        jobs = [raw or "" for raw in hl.redis.hmget(store.jobs(shard), ids)] if ids else []
+    run.queue.extend(_Item(shard, rid, raw, lease, hl.content) for rid, raw in zip(ids, jobs))
+    run.shard = store.SHARDS  # nothing more to claim
+    return run.run()
 
 
 def run_once(hl: "Hotline", threads: int | None = None, limit: int = BATCH) -> RunReport:
     """Claim and send everything due now across all shards; returns what happened.
 
-    `threads` requests are in flight at once (default HOTLINE_WORKER_THREADS, else 8). Twilio's API
-    takes a tenth of a second or more per message, so this sets a worker's pace (8 threads at 150 ms:
-    about 50 a second; bench/RESULTS.md); it is also how many reminders a worker killed mid-request
-    can leave 'uncertain'. The next batch is claimed and read while the last one is still sending, at
-    most two batches ahead, well inside their lease.
+    At most `threads` requests are in flight at once (default: in_flight_bound()). Against a real
+    API (a tenth of a second or more per message) this sets a worker's pace: bound / latency, e.g.
+    32 at 150 ms is about 200 a second. It is also the most reminders a worker killed mid-request can
+    leave 'uncertain' (never resent, counted): a higher bound is faster and risks more of those.
     """
-    threads = threads or int(os.environ.get("HOTLINE_WORKER_THREADS") or 8)
     # The twilio library logs each API request and response at INFO, about ten lines per SMS, all
-    # through one handler lock and the masking filter: in a worker sending hundreds a second that was
-    # a third of its time (bench/RESULTS.md). Its warnings and errors still show; ours say what was sent.
+    # through one handler lock and the masking filter (bench/RESULTS.md). Its warnings still show.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    report = RunReport()
-    pending: deque[tuple[Batch, list]] = deque()
-
-    def settle(keep: int) -> None:
-        while len(pending) > keep:
-            batch, futures = pending.popleft()
-            try:
-                for f in futures:
-                    f.result()
-            finally:
-                if batch.sent:
-                    stats.count("reminders.sent", hl, batch.sent)
-
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        try:
-            for shard in range(store.SHARDS):
-                while True:
-                    # The clock is read at each claim: a run can outlast a lease (120 s), and a lease
-                    # counted from the run's start would have run out before its batch was sent.
-                    now = hl.now().timestamp()
-                    ids, uncertain = claim(hl.redis, shard, now, limit)
-                    for rid in uncertain:
-                        log.error("reminder %s was being sent when its worker died: not resent", rid)
-                        stats.count("reminders.uncertain", hl)
-                        report.uncertain += 1
-                    if not ids:
-                        break
-                    batch = Batch(hl, shard, ids, now + LEASE_SECONDS)
-                    pending.append((batch, [pool.submit(process, hl, shard, rid, report, batch) for rid in ids]))
-                    settle(keep=1)
-                    if len(ids) < limit:
-                        break
-        finally:
-            settle(keep=0)
-    return report
+    return _Run(hl, threads or in_flight_bound(), limit).run()
 
 
-def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False) -> None:
+def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False, in_flight: int | None = None) -> None:
     """The worker loop: poll, send, sleep; survives Redis and Twilio outages."""
     while not stop():
         try:
-            report = run_once(hl)
+            report = run_once(hl, in_flight)
             if report.sent or report.failed or report.retried:
                 log.info("worker: %s", report)
             if hl.content.handoff is not None:  # automatic call-backs after missed calls (issue 12)

@@ -15,6 +15,7 @@ import pytest
 from hotline import reminders
 from hotline.store import keys as store
 from support import CALLER, FIXTURE, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
+from support.redis_probe import RoundTripProxy
 
 ALMATY = timezone(timedelta(hours=5))
 # What the fixture says, word for word.
@@ -233,12 +234,11 @@ def test_stop_after_a_worker_claimed_it_means_not_sent(rest, r, clock, fake, app
     subscribe(rest, CALLER, date(2026, 12, 3))
     clock.set("2026-12-07T10:00:00+05:00")
     shard = store.shard_of(rest.vault.hash(CALLER))
-    ids, _ = reminders.claim(r, shard, clock().timestamp())
-    assert len(ids) == 1
+    ids, jobs, _ = reminders.claim_jobs(r, shard, clock().timestamp())  # the claim reads the data too
+    assert len(ids) == 1 and jobs[0]
     Twilio(app).sms("STOP")  # arrives on a web process while the worker holds the reminder
-    report = reminders.RunReport()
-    reminders.process(rest, shard, ids[0], report)
-    assert fake.requests == [] and report.sent == 0
+    report = reminders.process_claimed(rest, shard, ids, jobs)
+    assert fake.requests == [] and report.sent == 0 and report.dropped == 1
     assert not r.zcard(store.inflight(shard))
 
 
@@ -280,8 +280,8 @@ def test_two_workers_racing_over_1000_due_reminders_send_each_once(r, clock, tmp
     assert all(rep.sent > 0 for rep in reports), "both workers took part"
 
 
-def _worker(redis_socket: str, fake: FakeTwilio, start: str, tmp_path, *args: str) -> subprocess.Popen:
-    env = {**os.environ, "REDIS_URL": f"unix://{redis_socket}", "TWILIO_ACCOUNT_SID": fake.account_sid,
+def _worker(redis_socket: str, fake: FakeTwilio, start: str, tmp_path, *args: str, in_flight: int = 8) -> subprocess.Popen:
+    env = {**os.environ, "HOTLINE_WORKER_IN_FLIGHT": str(in_flight), "REDIS_URL": f"unix://{redis_socket}", "TWILIO_ACCOUNT_SID": fake.account_sid,
            "TWILIO_AUTH_TOKEN": fake.token, "TWILIO_API_URL": fake.url, "TWILIO_FROM_NUMBER": "+77000000000",
            "HOTLINE_SECRET_KEY": "test-secret-key-for-the-vault-0123456789", "HOTLINE_CLOCK_START": start,
            "HOTLINE_CONTENT_DIR": str(FIXTURE), "HOTLINE_DATA_DIR": str(tmp_path / "var")}
@@ -310,7 +310,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_doubles_nothing(r, hl, redi
     assert len(sent_to) == len(set(sent_to)), "no reminder was sent twice"
     missing = set(numbers) - set(sent_to)
     uncertain = int(r.hget(store.stats("2026-12-07"), "reminders.uncertain") or 0)
-    # The worst case is bounded by the send threads: at most 8 were in flight at the kill. Those that
+    # The worst case is bounded by the requests in flight (HOTLINE_WORKER_IN_FLIGHT=8 here): a reminder is
+    # marked 'sending' only as its request starts, so at most 8 were marked at the kill. Those that
     # had reached Twilio are not lost; those that had not are the only loss, and each is counted.
     assert len(missing) <= uncertain <= 8, (len(missing), uncertain)
     assert CALLER[1:] not in out + err
@@ -356,3 +357,33 @@ def test_delete_my_data_by_phone(twilio: Twilio, call: Call, r, hl) -> None:
     h = hl.vault.hash(CALLER)
     assert not due_times(r, hl) and not r.exists(store.subscriber(h)) and not r.exists(store.caller(h))
     assert not r.exists(store.optout(h)), "deleting data is not an opt-out"
+
+
+@pytest.mark.parametrize("in_flight", [1, 8])
+def test_each_reminder_takes_at_most_three_redis_round_trips(redis_socket, r, clock, tmp_path, tts_cache, fake,
+                                                             in_flight: int) -> None:
+    """Claim, mark 'sending', settle: each a script call for many reminders at once (counted on the wire)."""
+    with RoundTripProxy(unix=redis_socket) as proxy:
+        app = make_app(None, clock, tmp_path, tts_cache, REDIS_URL=proxy.url, TWILIO_ACCOUNT_SID=fake.account_sid,
+                       TWILIO_AUTH_TOKEN=fake.token, TWILIO_API_URL=fake.url, TWILIO_FROM_NUMBER="+77000000000")
+        hl = app.extensions["hotline"]
+        numbers = _many(hl, 150)
+        clock.set("2026-12-07T10:00:00+05:00")
+        proxy.reset()
+        report = reminders.run_once(hl, in_flight)
+        trips = proxy.round_trips
+        hl.redis.close()
+    assert report.sent == 150 and sorted(req["To"] for req in fake.requests) == sorted(numbers)
+    assert trips <= 3 * 150, trips
+    # Before this worker a reminder cost about five (mark, permit, status record, counter, finish).
+    assert trips < 150 + store.SHARDS + 10, "at most one round trip per reminder even one at a time"
+
+
+def test_requests_in_flight_never_exceed_the_bound(r, clock, tmp_path, tts_cache, fake) -> None:
+    app = rest_app(r, clock, tmp_path, tts_cache, fake, TWILIO_FROM_NUMBER="+77000000000")
+    numbers = _many(app.extensions["hotline"], 40)
+    fake.delay = 0.05  # as slow as the real API, or near: requests overlap
+    clock.set("2026-12-07T10:00:00+05:00")
+    report = reminders.run_once(app.extensions["hotline"], 4)
+    assert report.sent == 40 and sorted(req["To"] for req in fake.requests) == sorted(numbers)
+    assert 2 <= fake.max_in_flight <= 4, fake.max_in_flight

@@ -8,6 +8,7 @@ benchmark's bulk writer writes what `reminders.subscribe` writes is bench/test_p
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import socket
@@ -125,18 +126,32 @@ def capp(cluster: int, clock: Clock, tmp_path: Path, tts_cache: Path, fake: Fake
 
 
 class ScriptRecorder:
-    """Wraps the client's eval: records the keys of every Lua script call (and still runs it)."""
+    """Wraps the client's execute_command (and each pipeline's): records the keys of every Lua script
+    call, EVAL or EVALSHA, alone or pipelined (and still runs it)."""
+
+    NAMES = ("CLAIM", "CANCEL", "SETTLE", "MARK")
 
     def __init__(self, client: RedisCluster) -> None:
         self.calls: list[tuple[str, list[str]]] = []
-        self.original_eval = client.eval
+        self.shas = {hashlib.sha1(getattr(schedule, n).encode()).hexdigest(): n for n in self.NAMES}
+        client.execute_command = self.wrap(client.execute_command)  # type: ignore[method-assign]
+        make_pipeline = client.pipeline
 
-        def recording_eval(script: str, numkeys: int, *keys_and_args):
-            name = next((n for n in ("CLAIM", "CANCEL", "FINISH", "MARK") if getattr(schedule, n) == script), "?")
-            self.calls.append((name, [str(k) for k in keys_and_args[:numkeys]]))
-            return self.original_eval(script, numkeys, *keys_and_args)
+        def pipeline(*args, **kwargs):
+            pipe = make_pipeline(*args, **kwargs)
+            pipe.execute_command = self.wrap(pipe.execute_command)
+            return pipe
 
-        client.eval = recording_eval  # type: ignore[method-assign]
+        client.pipeline = pipeline  # type: ignore[method-assign]
+
+    def wrap(self, run):
+        def recording(*args, **options):
+            if args and str(args[0]).upper() in ("EVAL", "EVALSHA"):
+                script, numkeys = str(args[1]), int(args[2])
+                name = self.shas.get(script) or next((n for n in self.NAMES if getattr(schedule, n) == script), "?")
+                self.calls.append((name, [str(k) for k in args[3:3 + numkeys]]))
+            return run(*args, **options)
+        return recording
 
 
 def _sent_to(fake: FakeTwilio) -> Counter:
@@ -187,7 +202,7 @@ def test_cluster_reminders_once_each_stop_cancels_and_scripts_stay_in_one_slot(c
     for shard in range(store.SHARDS):
         assert hl.redis.zcard(store.inflight(shard)) == 0
 
-    assert {name for name, _ in recorder.calls} >= {"CLAIM", "CANCEL", "FINISH", "MARK"}
+    assert {name for name, _ in recorder.calls} >= {"CLAIM", "CANCEL", "SETTLE", "MARK"}
     for name, keys in recorder.calls:
         assert len({key_slot(k.encode()) for k in keys}) == 1, (name, keys)
 
@@ -196,11 +211,11 @@ def test_every_script_key_set_is_one_slot_for_every_shard() -> None:
     """Statically too, for all 16 shards and any person: the keys each script is given share a slot."""
     h = "ab" * 16
     for shard in range(store.SHARDS):
-        sets = {"CLAIM": [store.due(shard), store.inflight(shard), store.state(shard)],
+        sets = {"CLAIM": schedule.claim_keys(shard),
                 "CANCEL": [store.due(shard), store.jobs(shard), store.inflight(shard), store.state(shard),
                            store.person_jobs(shard, h)],
-                "FINISH": [store.inflight(shard), store.jobs(shard), store.state(shard), store.person_jobs(shard, h)],
-                "MARK": [store.jobs(shard), store.state(shard)]}
+                "SETTLE": schedule.settle_keys(shard, [h, "cd" * 16]),
+                "MARK": schedule.mark_keys(shard)}
         for name, keys in sets.items():
             assert len({key_slot(k.encode()) for k in keys}) == 1, (shard, name)
     assert len({key_slot(k.encode()) for k in store.person_keys(h) + [store.optout(h)]}) == 1

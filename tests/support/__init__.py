@@ -8,6 +8,7 @@ conftest or each other.
 - phone.py    Twilio (signed webhooks) and Call (a phone call: hear, press, stay silent)
 - twilio_api.py  FakeTwilio: Twilio's Messages API on loopback (Twilio replaced only at HTTP)
 - redis_server.py  a real redis-server on a unix socket
+- redis_probe.py   RoundTripProxy: counts Redis round trips on the wire (worker and webhook budgets)
 - logs.py     the session log that fails the run on any full phone number in a log line
 - content.py  where the fixture and the shipped content are; private copies to break
 """

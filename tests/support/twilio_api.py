@@ -43,6 +43,8 @@ class FakeTwilio:
         self.media_fetches: list[str] = []
         self.recording_calls: dict[str, str] = {}  # RecordingSid -> CallSid
         self.media_down = False                  # True: media GETs answer 503 (Twilio trouble)
+        self.in_flight = 0       # message requests being answered right now
+        self.max_in_flight = 0   # the most at once since the start
         self._lock = threading.Lock()
         self._count = 0
         ThreadingHTTPServer.request_queue_size = 256  # many workers at once must not see refusals
@@ -154,6 +156,16 @@ class FakeTwilio:
                 self.end_headers()
 
             def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            def _post(self) -> None:
                 expected = f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json"
                 length = int(self.headers.get("Content-Length", 0))
                 form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
