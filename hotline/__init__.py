@@ -31,6 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline.runtime import settings as config
     from hotline.runtime.hotline import Hotline
     from hotline.runtime.reload import ContentHolder
+    from hotline.runtime.render import Renderer
     from hotline.runtime.speech import Synthesiser
     from hotline.store.connection import connect
     from hotline.store.vault import Vault
@@ -57,9 +58,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     clock = cfg.get("CLOCK") or shifted_clock(os.environ.get("HOTLINE_CLOCK_START", ""))
     client = cfg.get("REDIS_CLIENT") or connect(cfg["REDIS_URL"] or None, data_dir)
     root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
-    holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock, cfg.get("CONTENT"))
-    app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder,
-                                        Synthesiser(Path(cfg.get("TTS_CACHE_DIR") or data_dir / "tts"), client), clock)
+    synth = Synthesiser(Path(cfg.get("TTS_CACHE_DIR") or data_dir / "tts"), client)
+    renderer = Renderer(synth, enabled=bool(cfg.get("TTS_PRERENDER", True)))
+    holder = ContentHolder(root, float(cfg["CONTENT_RELOAD_SECONDS"]), client, clock, cfg.get("CONTENT"), renderer,
+                           float(cfg.get("TTS_RENDER_WAIT", 120)))
+    app.extensions["hotline"] = Hotline(dict(cfg), client, Vault(secret), holder, synth, clock)
     if int(cfg.get("PROXY_HOPS") or 0):  # behind N trusted proxies: real client address and scheme
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = int(cfg["PROXY_HOPS"])

@@ -10,7 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.channels import voice_person
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
-from hotline.content import render as P
+from hotline.content import script
 from hotline.content.audio import Utterance
 from hotline.content.script import REMINDER_RULES
 from hotline.messaging import sender
@@ -74,7 +74,7 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
     r = policy.rules[rule]
     end = dl.deadline(r, start)
     now = call.hl.now()
-    readback = Utterance(P.text(c, l, f"reminders.readback.{rule}", date=P.spoken_date(c, l, end)), slow=True)
+    readback = script.readback(c, l, rule, end)  # a played language hears it in recorded pieces
     if dl.deadline_end(r, start, policy) <= now:
         stats.count("reminders.optin_passed", call.hl)
         return render(call, "main", notices=notices + [call.u("reminders.passed")])

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from hotline.checks.deployment import check_one_way, check_whatsapp, messaging_table
+from hotline.content import render as P
 from hotline.content.audio import AudioLibrary
 from hotline.content.budget import check_sms
 from hotline.content.loader import load_content, prompt_texts
@@ -23,7 +24,7 @@ from hotline.content.model import REFERENCE_LANG, UNIVERSAL, Content, ContentErr
 from hotline.content.report import Table, doc_of, problem_at
 from hotline.content.script import recording_slots
 from hotline.content.yamlio import YamlError, load
-from hotline.runtime.speech import fallback_voice
+from hotline.runtime.speech import command_binary, command_of, fallback_voice, trial_synthesis
 
 # Words for "hour" per language: 24 hours is how the irregular-crossing rule is spoken, and no
 # prompt carries these words as plural forms. A language missing here skips only this check.
@@ -109,6 +110,8 @@ def run_checks(root: Path, today: date) -> Report:
     report.problems += audio_problems
     if statuses:
         report.tables.append(audio_summary_table(content, statuses))
+    if table := synthesis_table(content):
+        report.tables.append(table)
     return report
 
 
@@ -271,6 +274,9 @@ def check_synthesis(content: Content, langs: list[str] | None = None) -> list[Pr
         spare = fallback_voice(content)
         fallback = (f"every prompt without a recording, and every date, would be read by the {spare.code} voice "
                     f"({spare.voice}) instead")
+        if lang.tts_command:
+            problems += _check_command(content, doc, lang, fallback)
+            continue
         if voices is None:
             problems.append(problem_at(content, doc, ("languages", code, "tts_voice"),
                                      f"language '{code}' is played, but espeak-ng is not installed: {fallback}",
@@ -281,6 +287,37 @@ def check_synthesis(content: Content, langs: list[str] | None = None) -> list[Pr
                                      f"have: {fallback}",
                                      f"Use a voice that `espeak-ng --voices={code}` lists (for Kazakh: kk)."))
     return problems
+
+
+def _check_command(content: Content, doc, lang: Language, fallback: str) -> list[Problem]:
+    """A configured synthesis command must be installed and turn a sentence into phone audio."""
+    program = (lang.tts_command.split() or [""])[0]
+    at = ("languages", lang.code, "tts_command")
+    if command_binary(lang) is None:
+        return [problem_at(content, doc, at, f"language '{lang.code}' has tts_command running '{program}', which is "
+                           f"not installed (not found on PATH): {fallback}",
+                           "Install it, write its full path, or remove tts_command to use espeak-ng.")]
+    error = trial_synthesis(lang, P.text(content, lang.code, "language.choose", key=lang.key))[1]
+    if error:
+        return [problem_at(content, doc, at, f"language '{lang.code}': tts_command did not make speech ({error}): "
+                           f"{fallback}", "Run the command by hand with a sentence on standard input and "
+                           "check that it writes a WAV file where {out} stands.")]
+    return []
+
+
+def synthesis_table(content: Content) -> Table | None:
+    """How each played language is synthesised, with a trial sentence: the command and its result."""
+    rows = []
+    for code, lang in content.settings.languages.items():
+        if lang.speech != "play" or command_binary(lang) is None:
+            continue
+        seconds, error, took = trial_synthesis(lang, P.text(content, code, "language.choose", key=lang.key))
+        rows.append((code, command_of(lang).replace("{", "").replace("}", ""),
+                     error or f"{seconds:.1f} s of 8 kHz audio in {took:.2f} s"))
+    if not rows:
+        return None
+    return Table("Speech synthesis for played languages (a trial sentence)", ("language", "command", "trial"),
+                 tuple(rows))
 
 
 def _manifest_problem(content: Content) -> Problem | None:

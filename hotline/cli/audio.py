@@ -168,7 +168,7 @@ def _draft_language(content: Content, language: Language, library: AudioLibrary,
                        f"Record it again saying \"{text}\". Callers hear synthesised speech meanwhile.")
             kept += 1
             continue
-        name = synth.ensure(text, language.tts_voice, slow=slot in slow)
+        name = synth.ensure(text, language, slow=slot in slow)
         if name is None:
             raise click.ClickException(f"espeak-ng could not synthesise '{slot}' with voice '{language.tts_voice}'.")
         _install(manifest, content.root / "audio", language.code, slot, synth.dir / name, text, draft=True)

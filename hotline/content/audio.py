@@ -20,6 +20,9 @@ class Utterance:
     text: str
     key: str | None = None
     slow: bool = False
+    # A sentence with a value, for a played language: the pieces to play one after the other
+    # (fixed words and the value's recorded pieces); `text` is still the whole sentence.
+    parts: tuple["Utterance", ...] = ()
 
 
 def text_sha(text: str) -> str:

@@ -208,8 +208,21 @@ def _settings(doc: Located, out: _Collector) -> Settings | None:
         if len(key) != 1 or key not in KEYPAD:
             out.add(doc, ("languages", code, "key"), f"language '{code}' needs one keypad key, not {key!r}",
                     'Write the key in quotes, e.g. key: "1".')
+        command = spec.get("tts_command") or ""
+        if command and (not isinstance(command, str) or "{out}" not in command):
+            out.add(doc, ("languages", code, "tts_command"),
+                    f"tts_command for '{code}' must be one line with {{out}} where the WAV file goes",
+                    "For example: piper --model /srv/voices/kk_KZ-issai-high.onnx --output_file {out} "
+                    "(the text arrives on standard input). Remove the line to use espeak-ng.")
+            command = ""
+        rate = spec.get("tts_rate") or 0
+        if not isinstance(rate, int) or isinstance(rate, bool) or not (rate == 0 or 60 <= rate <= 400):
+            out.add(doc, ("languages", code, "tts_rate"), f"tts_rate for '{code}' must be words a minute (60-400)",
+                    "For example: tts_rate: 140. Remove the line for the default.")
+            rate = 0
         languages[code] = Language(code, key, str(speech), locale, str(spec.get("voice", "")),
-                                   str(spec.get("say_language", "")), str(spec.get("tts_voice", "")))
+                                   str(spec.get("say_language", "")), str(spec.get("tts_voice", "")),
+                                   command, rate)
     if len({l.key for l in languages.values()}) != len(languages):
         out.add(doc, ("languages",), "two languages use the same key", "Give each language its own key.")
     default = str(doc.data.get("default_language", "")) if isinstance(doc.data, dict) else ""

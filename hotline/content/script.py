@@ -5,9 +5,13 @@ It depends only on the content snapshot, so the voice channel, the dashboard's m
 """
 from __future__ import annotations
 
+import re
+from datetime import date
+
 from hotline.content import render as P
+from hotline.content import values
 from hotline.content.audio import Utterance
-from hotline.content.model import Content, Node
+from hotline.content.model import Content, Language, Node
 
 # The dates a caller can give for reminders, in keypad order; the next key means "already filed".
 REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
@@ -120,3 +124,124 @@ def recording_slots(c: Content, lang: str) -> dict[str, str]:
                 if u.key:
                     slots[u.key] = u.text
     return slots
+
+
+# ---- what the studio records: fixed prompts, the words around a read-back date, date pieces ----
+
+FIRST_HEARD = ("language.choose", "welcome", "menu.main", "footer.main", "error.silence", "error.wrong_key")
+VALUE_GROUPS = (("value.weekday.", "Weekdays"), ("value.day.", "Days of the month"), ("value.month.", "Months"),
+                ("value.year.", "Years"))
+
+
+def date_pattern(c: Content, lang: str) -> str:
+    """The Babel pattern a date is read back with (prompts may set date.spoken)."""
+    pattern = c.prompts[lang].get("date.spoken")
+    return pattern if isinstance(pattern, str) and pattern.strip() else values.DEFAULT_PATTERN
+
+
+def _readback_words(c: Content, lang: str, rule: str) -> list[tuple[str, str]]:
+    """The fixed words around {date} in a read-back prompt: [(slot, text)], empty ones left out."""
+    key = f"reminders.readback.{rule}"
+    template = c.prompts[lang].get(key)
+    if not isinstance(template, str):
+        return []
+    common = P._Values(P.common_values(c, lang))
+    before, sep, after = template.partition("{date}")
+    out = [(key, before.format_map(common).strip())]
+    if sep:
+        out.append((f"{key}.after", after.format_map(common).strip()))
+    return [(k, t) for k, t in out if re.search(r"\w", t)]
+
+
+def readback_slots(c: Content, lang: str) -> dict[str, str]:
+    return {k: t for rule in REMINDER_RULES for k, t in _readback_words(c, lang, rule)}
+
+
+def value_slots(c: Content, lang: str, today: date | None = None) -> dict[str, str]:
+    """Every piece a read-back date can need in `lang` (weekdays, days, months, this year and the next)."""
+    year = (today or date.today()).year
+    return values.value_slots(lang, c.settings.languages[lang].locale, date_pattern(c, lang), (year, year + 1))
+
+
+def readback(c: Content, lang: str, rule: str, d: date) -> Utterance:
+    """'The last day to apply is Tuesday, 8 December.' as one utterance; for a played language also
+    as parts: the recorded words before the date, each piece of the date, the words after."""
+    text = P.text(c, lang, f"reminders.readback.{rule}", date=P.spoken_date(c, lang, d))
+    if c.settings.languages[lang].speech != "play":
+        return Utterance(text, slow=True)
+    words = dict(_readback_words(c, lang, rule))
+    key = f"reminders.readback.{rule}"
+    parts: list[Utterance] = []
+    if key in words:
+        parts.append(Utterance(words[key], key, slow=True))
+    if "{date}" in str(c.prompts[lang].get(key, "")):
+        locale = c.settings.languages[lang].locale
+        parts += [Utterance(p.text, p.key, slow=True) for p in values.date_pieces(lang, locale, date_pattern(c, lang), d)]
+    if f"{key}.after" in words:
+        parts.append(Utterance(words[f"{key}.after"], f"{key}.after", slow=True))
+    return Utterance(text, None, slow=True, parts=tuple(parts))
+
+
+def studio_slots(c: Content, lang: str, today: date | None = None) -> dict[str, str]:
+    """Everything a person can record in `lang`: slot -> the text it must say."""
+    slots = recording_slots(c, lang)
+    slots.update(readback_slots(c, lang))
+    if c.settings.languages[lang].speech == "play":
+        slots.update(value_slots(c, lang, today))
+    return slots
+
+
+def slow_slots(c: Content, lang: str) -> set[str]:
+    """Slots a call reads slowly (addresses, read-back dates): their synthesis is slow too."""
+    slow = {u.key for node in c.nodes.values() for u in node_utterances(c, lang, node, 0) if u.slow and u.key}
+    return slow | set(readback_slots(c, lang)) | {k for k in studio_slots(c, lang) if k.startswith("value.")}
+
+
+def script_groups(c: Content, lang: str, today: date | None = None) -> list[tuple[str, list[str]]]:
+    """The slots grouped as a voice actor reads them: first words, each menu in call order, the
+    sentences any menu can say, the read-back dates and their pieces."""
+    slots = studio_slots(c, lang, today)
+    groups: list[tuple[str, list[str]]] = [("First things a caller hears", [k for k in ("language.choose", "welcome") if k in slots])]
+    taken = set(groups[0][1])
+    order, todo = [], ["main"]
+    while todo:  # breadth first: the order a caller meets the menus
+        nid = todo.pop(0)
+        if nid in order or nid not in c.nodes:
+            continue
+        order.append(nid)
+        todo += list(c.nodes[nid].options.values())
+    for nid in order:
+        node = c.nodes[nid]
+        count = len(c.prompts[lang][nid]) if node.type == "content" else 1
+        keys = [u.key for part in range(count) for u in node_utterances(c, lang, node, part)
+                if u.key and u.key not in taken and not u.key.startswith("footer.")]
+        if keys:
+            title = P.text(c, lang, f"title.{nid}") if f"title.{nid}" in c.prompts[lang] else nid
+            groups.append((f"Menu {nid}: {title}" if node.type in ("menu", "reminders") else f"{node.type.title()} {nid}", keys))
+            taken |= set(keys)
+    rest = [k for k in slots if k not in taken and not k.startswith(("value.", "reminders.readback."))]
+    groups.append(("Said on any menu", rest))
+    taken |= set(rest)
+    readbacks = [k for k in slots if k.startswith("reminders.readback.")]
+    if readbacks:
+        groups.append(("Reading back a deadline (the date is said between these words)", readbacks))
+    for prefix, title in VALUE_GROUPS:
+        keys = [k for k in slots if k.startswith(prefix)]
+        if keys:
+            groups.append((f"Dates: {title.lower()}", keys))
+    return [(t, ks) for t, ks in groups if ks]
+
+
+def sound_jobs(c: Content, today: date | None = None) -> list[tuple[str, "Language", bool]]:
+    """Everything a played language may synthesise, in the order callers hear it: (text, language, slow)."""
+    jobs = []
+    for code, language in c.settings.languages.items():
+        if language.speech != "play":
+            continue
+        slots, slow = studio_slots(c, code, today), slow_slots(c, code)
+        first = [k for k in FIRST_HEARD if k in slots]
+        for key in first + [k for k in slots if k not in first]:
+            jobs.append((slots[key], language, key in slow))
+    # the first thing every caller hears comes first whatever the language order
+    jobs.sort(key=lambda j: 0 if j[0] in {studio_slots(c, j[1].code, today).get("language.choose")} else 1)
+    return jobs

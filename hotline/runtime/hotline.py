@@ -9,10 +9,9 @@ from typing import Callable
 import redis
 from flask import current_app
 
-from hotline.content.audio import AudioLibrary
 from hotline.content.model import Content
 from hotline.runtime.reload import ContentHolder
-from hotline.runtime.speech import Speaker, Synthesiser
+from hotline.runtime.speech import SoundLibrary, Speaker, Synthesiser
 from hotline.store.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -34,9 +33,14 @@ class Hotline:
         return self.holder.current()
 
     @property
-    def library(self) -> AudioLibrary:
+    def library(self) -> SoundLibrary:
         self.holder.current()
         return self.holder.library
+
+    def sound_version(self) -> str:
+        """Changes whenever what a played-language call sounds like may change (content or recordings):
+        a cache of TwiML must be keyed on it, not on the content version alone."""
+        return self.holder.sound_version()
 
     def speaker(self) -> Speaker:
         return Speaker(self.content, self.library, self.synth, self.config.get("AUDIO_BASE_URL", ""))

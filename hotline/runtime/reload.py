@@ -14,7 +14,9 @@ import redis
 from hotline.content.audio import AudioLibrary
 from hotline.content.loader import fingerprint, load_content
 from hotline.content.model import Content, ContentError
+from hotline.runtime.speech import SoundLibrary
 from hotline.store import keys as store
+from hotline.store.recordings import Recordings
 
 log = logging.getLogger(__name__)
 
@@ -37,19 +39,28 @@ class ContentHolder:
     """
 
     def __init__(self, root: Path, interval: float, redis_client: redis.Redis | None, clock: Callable[[], datetime],
-                 first: Content | None = None) -> None:
+                 first: Content | None = None, renderer=None, render_wait: float = 120.0) -> None:
         """`first`: content already loaded from `root` (snapshots are immutable, so processes' apps
-        may share one); otherwise it is loaded here, and that first load must succeed."""
+        may share one); otherwise it is loaded here, and that first load must succeed. `renderer`
+        synthesises every sound of a snapshot in the background (hotline.runtime.render)."""
         self.root, self.interval, self.redis, self.clock = Path(root), interval, redis_client, clock
+        self.renderer, self.render_wait = renderer, render_wait
         self._lock = threading.Lock()
         self._checked = 0.0
         self._seen = self._fingerprint()
         if first is not None and Path(first.root) != self.root:
             raise ValueError(f"content loaded from {first.root} cannot serve {self.root}")
         self.content: Content = first or load_content(self.root, clock().date())
-        self.library = AudioLibrary(self.root / "audio")
+        self.recordings = Recordings(redis_client) if redis_client is not None else None
+        self._studio: dict = {}
+        self._studio_version = "-"
+        self._shipped = AudioLibrary(self.root / "audio")
+        self._refresh_studio()
+        self.library = SoundLibrary(self._shipped, self._studio, self._studio_version)
         self.error: str | None = None
         self._publish(None)
+        if self.renderer is not None:  # serve at once; the sounds follow in the background
+            self.renderer.submit(self.content)
 
     def _fingerprint(self) -> str:
         return fingerprint(self.root) + _audio_fingerprint(self.root / "audio")
@@ -63,9 +74,29 @@ class ContentHolder:
                 if seen != self._seen:
                     self._seen = seen
                     self._reload()
+                if self._refresh_studio():
+                    self.library = SoundLibrary(self._shipped, self._studio, self._studio_version)
             finally:
                 self._lock.release()
         return self.content
+
+    def _refresh_studio(self) -> bool:
+        """Studio recordings changed (any process saved one)? One GET per check; the index only then."""
+        if self.recordings is None:
+            return False
+        try:
+            version = self.recordings.version()
+            if version == self._studio_version:
+                return False
+            self._studio, self._studio_version = self.recordings.entries(), version
+            return True
+        except redis.RedisError:
+            return False  # keep playing what we knew
+
+    def sound_version(self) -> str:
+        """Changes whenever what a call plays may change: content, shipped files, studio recordings."""
+        self.current()
+        return f"{self.content.version}:{self._studio_version}:{hash(self._seen) & 0xffffffff:x}"
 
     def _reload(self) -> None:
         try:
@@ -75,9 +106,21 @@ class ContentHolder:
             log.error("content edit refused, still serving version %s:\n%s", self.content.version, exc)
             self._publish(self.error)
             return
-        self.content, self.library, self.error = content, AudioLibrary(self.root / "audio"), None
-        log.info("content reloaded: version %s", content.version)
-        self._publish(None)
+        shipped = AudioLibrary(self.root / "audio")
+
+        def swap() -> None:
+            self.content, self._shipped, self.error = content, shipped, None
+            self.library = SoundLibrary(shipped, self._studio, self._studio_version)
+            log.info("content reloaded: version %s", content.version)
+            self._publish(None)
+
+        if self.renderer is None:
+            swap()
+        elif self.render_wait <= 0:  # serve the edit at once; its new sounds follow
+            swap()
+            self.renderer.submit(content)
+        else:  # the new texts are synthesised first, so no caller waits for them
+            self.renderer.submit(content, then=swap, max_wait=self.render_wait)
 
     def refused_edit(self) -> str | None:
         """The refused edit: this process's own, or one another process published to Redis."""

@@ -1,139 +1,376 @@
 """How each utterance reaches the caller's ear: a recording, Twilio's voice, or our own synthesis.
 
-A recording wins when it was made from the prompt's current text. Languages Twilio cannot speak
-(Kazakh) are synthesised on the server with espeak-ng, cached by text hash, rather than read out
-in another language.
+A recording wins when it was made from the prompt's current text (a studio recording first, then
+one shipped in audio/). Languages Twilio cannot speak (Kazakh) are otherwise synthesised on the
+server, but never while a caller waits: a webhook only names the sound (a hash of its text and
+the synthesis settings); the renderer (hotline.runtime.render) has made it in the background when
+the content loaded, and every process shares it through Redis.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import logging
+import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
+import redis
 from twilio.twiml import TwiML
 
-from hotline.content.audio import AudioLibrary, Utterance
+from hotline.content.audio import AudioLibrary, Utterance, text_sha
 from hotline.content.model import Content, Language
+from hotline.content.script import sound_jobs
+from hotline.runtime import audiofx
+from hotline.store import keys as store
+from hotline.store.recordings import Entry
 
 log = logging.getLogger(__name__)
 
+# espeak-ng's Kazakh is clearer slower than its default 175 words a minute; slow = addresses, dates.
+ESPEAK = "espeak-ng -v {voice} -s {rate} --stdin -w {out}"
+RATES = {False: 140, True: 115}
+FX_VERSION = "2"  # bump when audiofx changes what a synthesised file sounds like: every name changes
+TTS_TTL = 90 * 86400
+LOCK_SECONDS = 30
+
+
+def command_of(lang: Language) -> str:
+    return lang.tts_command or ESPEAK
+
+
+def _rate(lang: Language, slow: bool) -> int:
+    """Words a minute: the language's tts_rate (slow parts at 82% of it), else the defaults."""
+    if not lang.tts_rate:
+        return RATES[slow]
+    return round(lang.tts_rate * 0.82) if slow else lang.tts_rate
+
+
+def command_binary(lang: Language) -> str | None:
+    """The program the synthesis command runs, if it is installed."""
+    try:
+        first = shlex.split(command_of(lang))[0]
+    except (ValueError, IndexError):
+        return None
+    return shutil.which(first)
+
 
 class Synthesiser:
-    """espeak-ng speech for languages Twilio cannot speak; files named by hash so any process can share them."""
+    """Speech for languages Twilio cannot speak, from a configurable text -> WAV command.
 
-    def __init__(self, cache_dir: Path, store=None) -> None:
+    The default is espeak-ng; any command that reads the text on stdin and writes a WAV to {out}
+    works (a Piper voice: `piper --model /srv/kk_KZ-issai-high.onnx --output_file {out}`).
+    Every file is named by the hash of (command, voice, rate, text), kept in Redis (shared by
+    every process and machine) and cached on local disk.
+    """
+
+    def __init__(self, cache_dir: Path, store_client: redis.Redis | None = None) -> None:
         self.dir = Path(cache_dir)
-        self.store = store
-        self.binary = shutil.which("espeak-ng")
-        self.sox = shutil.which("sox")
+        self.store = store_client
+        self._installed: dict[str, bool] = {}
 
-    def name(self, text: str, voice: str, slow: bool) -> str:
-        return hashlib.sha256(f"{voice}|{int(slow)}|{text}".encode()).hexdigest()[:24] + ".wav"
+    def usable(self, lang: Language) -> bool:
+        """Is the synthesis command of `lang` installed here? (checked once per command)"""
+        command = command_of(lang)
+        if command not in self._installed:
+            self._installed[command] = command_binary(lang) is not None
+        return self._installed[command]
 
-    def ensure(self, text: str, voice: str, slow: bool = False) -> str | None:
-        """Synthesise once; return the file name, or None if espeak-ng is missing or failed.
+    # ---- names: pure, so a webhook can name a sound without any I/O
+    def spec(self, text: str, lang: Language, slow: bool) -> dict:
+        return {"text": text.strip(), "voice": lang.tts_voice, "command": command_of(lang),
+                "rate": _rate(lang, slow),
+                "fx": FX_VERSION}
 
-        The text is kept beside the audio (for operators' transcripts) and in Redis (so another
-        machine behind the same URL can make the file again).
-        """
-        name = self.name(text, voice, slow)
-        if self.store is not None:  # refreshed on every use, so the text never expires while in use
-            try:
-                self.store.set(f"hl:tts:{name}", f"{voice}|{int(slow)}|{text}", ex=86400 * 30)
-            except Exception:  # noqa: BLE001 - the local file is enough on one machine
-                pass
-        if (self.dir / name).exists():
-            return name
-        return name if self._render(name, text, voice, slow) else None
+    def name(self, text: str, lang: Language, slow: bool = False) -> str:
+        spec = self.spec(text, lang, slow)
+        key = json.dumps(spec, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(key.encode()).hexdigest()[:24] + ".wav"
 
-    def text_of(self, name: str) -> str | None:
-        """The text a synthesised file says (None if we never made it)."""
-        try:
-            return (self.dir / name).with_suffix(".txt").read_text(encoding="utf-8")
-        except (FileNotFoundError, ValueError):
-            return None
+    # ---- what exists
+    def local(self, name: str) -> Path:
+        return self.dir / name
 
-    def regenerate(self, name: str) -> bool:
-        """Recreate a file another process or machine named, from the text it left in Redis."""
+    def have(self, name: str) -> bool:
+        """Made already, here or by any process (Redis)?"""
+        if self.local(name).exists():
+            return True
         if self.store is None:
             return False
         try:
-            spec = self.store.get(f"hl:tts:{name}")
-        except Exception:  # noqa: BLE001
+            return bool(self.store.exists(store.TTS_WAV + name))
+        except redis.RedisError:
             return False
-        if not spec:
-            return False
-        voice, slow, text = spec.split("|", 2)
-        return self._render(name, text, voice, slow == "1")
 
-    def _render(self, name: str, text: str, voice: str, slow: bool) -> bool:
-        if not self.binary:
-            return False
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=self.dir) as tmp:
-            raw = Path(tmp) / "raw.wav"
-            cmd = [self.binary, "-v", voice, "-s", "125" if slow else "150", "-w", str(raw), text]
+    def fetch(self, name: str) -> Path | None:
+        """The local file, copied from Redis if another process made it; None if nobody has yet."""
+        path = self.local(name)
+        if path.exists():
+            return path
+        if self.store is None:
+            return None
+        try:
+            raw = self.store.get(store.TTS_WAV + name)
+        except redis.RedisError:
+            return None
+        if not raw:
+            return None
+        self._write_local(name, base64.b64decode(raw))
+        return path
+
+    def text_of(self, name: str) -> str | None:
+        """The text a synthesised file says (None if we never named it)."""
+        spec = self._spec_of(name)
+        return spec["text"] if spec else None
+
+    def remember(self, name: str, spec: dict) -> None:
+        """Keep the text of a name in Redis, so any process can make or describe the file."""
+        if self.store is None:
+            return
+        try:
+            self.store.set(store.TTS_TEXT + name, json.dumps(spec, ensure_ascii=False), ex=TTS_TTL)
+        except redis.RedisError:
+            pass
+
+    def _spec_of(self, name: str) -> dict | None:
+        try:
+            return json.loads((self.dir / name).with_suffix(".json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        if self.store is None:
+            return None
+        try:
+            raw = self.store.get(store.TTS_TEXT + name)
+            return json.loads(raw) if raw else None
+        except (redis.RedisError, ValueError):
+            return None
+
+    # ---- making sound (background, or the last resort of the audio route)
+    def ensure(self, text: str, lang: Language, slow: bool = False) -> str | None:
+        """Make the file unless it exists (here or in Redis); returns its name, None on failure."""
+        name = self.name(text, lang, slow)
+        spec = self.spec(text, lang, slow)
+        self.remember(name, spec)
+        if self.have(name):
+            self._touch(name)
+            return name
+        return name if self.render(name, spec) else None
+
+    def render(self, name: str, spec: dict, wait: float = 20.0) -> bool:
+        """Synthesise `name` once across all processes: the one holding the lock renders, others wait."""
+        if self.store is not None:
             try:
-                subprocess.run(cmd, check=True, capture_output=True, timeout=20)
-                final = raw
-                if self.sox:  # phone-quality: 8 kHz mono is what the line carries, and 5x smaller
-                    final = Path(tmp) / "tel.wav"
-                    subprocess.run([self.sox, str(raw), "-r", "8000", "-c", "1", "-b", "16", str(final)],
-                                   check=True, capture_output=True, timeout=20)
-                (Path(tmp) / "text").write_text(text, encoding="utf-8")
-                (Path(tmp) / "text").replace((self.dir / name).with_suffix(".txt"))
-                final.replace(self.dir / name)  # atomic: other processes never see half a file
-                return True
-            except (subprocess.SubprocessError, OSError) as exc:
-                log.error("speech synthesis failed for voice %s: %s", voice, exc)
+                got = self.store.set(store.TTS_LOCK + name, "1", nx=True, ex=LOCK_SECONDS)
+            except redis.RedisError:
+                got = True
+            if not got:
+                deadline = time.monotonic() + wait
+                while time.monotonic() < deadline:
+                    if self.fetch(name):
+                        return True
+                    time.sleep(0.05)
                 return False
+        try:
+            data = self._synthesise(spec)
+        finally:
+            if self.store is not None:
+                try:
+                    self.store.delete(store.TTS_LOCK + name)
+                except redis.RedisError:
+                    pass
+        if data is None:
+            return False
+        self._write_local(name, data, spec)
+        if self.store is not None:
+            try:
+                self.store.set(store.TTS_WAV + name, base64.b64encode(data).decode(), ex=TTS_TTL)
+            except redis.RedisError:
+                pass
+        return True
+
+    def regenerate(self, name: str) -> bool:
+        """Make a file another process named, from the text it left in Redis."""
+        spec = self._spec_of(name)
+        return bool(spec) and self.render(name, spec)
+
+    def _touch(self, name: str) -> None:
+        if self.store is None:
+            return
+        try:
+            self.store.expire(store.TTS_WAV + name, TTS_TTL)
+        except redis.RedisError:
+            pass
+
+    def _write_local(self, name: str, data: bytes, spec: dict | None = None) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.dir, delete=False, suffix=".part") as fh:
+            fh.write(data)
+        if spec is not None:
+            side = Path(fh.name).with_suffix(".jpart")
+            side.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+            side.replace(self.local(name).with_suffix(".json"))
+        Path(fh.name).replace(self.local(name))  # atomic: nobody serves half a file
+
+    def _synthesise(self, spec: dict) -> bytes | None:
+        """Run the command (text on stdin, WAV to {out}), then make it phone quality."""
+        with tempfile.TemporaryDirectory() as tmp:
+            raw, out = Path(tmp) / "raw.wav", Path(tmp) / "tel.wav"
+            try:
+                args = [a.format(voice=spec["voice"], rate=spec["rate"], out=str(raw))
+                        for a in shlex.split(spec["command"])]
+            except (KeyError, IndexError, ValueError) as exc:
+                log.error("synthesis command %r is not usable: %s", spec["command"], exc)
+                return None
+            try:
+                run = subprocess.run(args, input=spec["text"].encode(), capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError) as exc:
+                log.error("synthesis command failed to run: %s", exc)
+                return None
+            if run.returncode != 0 or not raw.exists() or raw.stat().st_size == 0:
+                log.error("synthesis command exited %s without a WAV: %s", run.returncode,
+                          run.stderr.decode(errors="replace")[-300:])
+                return None
+            try:
+                audiofx.phone_quality(raw, out, trim=True, band=True)
+            except audiofx.Refused as exc:
+                log.error("synthesised speech could not be converted: %s", exc)
+                return None
+            return out.read_bytes()
+
+
+_TRIALS: dict[tuple, tuple[float, str | None, float]] = {}
+
+
+def trial_synthesis(lang: Language, text: str) -> tuple[float, str | None, float]:
+    """Synthesise one sentence with the language's command: (seconds of audio, error, seconds taken).
+    Remembered per command and text for the life of the process."""
+    key = (command_of(lang), lang.tts_voice, lang.tts_rate, text)
+    if key not in _TRIALS:
+        with tempfile.TemporaryDirectory() as tmp:
+            synth = Synthesiser(Path(tmp))
+            start = time.monotonic()
+            data = synth._synthesise(synth.spec(text, lang, False))
+            took = time.monotonic() - start
+        if data is None:
+            _TRIALS[key] = (0.0, "no sound came out; the log says why", took)
+        else:
+            import io
+            import wave
+            with wave.open(io.BytesIO(data), "rb") as w:
+                _TRIALS[key] = (w.getnframes() / w.getframerate(), None, took)
+    return _TRIALS[key]
+
+
+def known_sounds(content: Content, synth: Synthesiser) -> dict[str, tuple[str, Language, bool]]:
+    """Every synthesised sound this content snapshot can play, by name (built once per snapshot)."""
+    known = content.memo.get("tts-known")
+    if known is None:
+        known = content.memo["tts-known"] = {synth.name(t, l, s): (t, l, s) for t, l, s in sound_jobs(content)}
+    return known
 
 
 def fallback_voice(content: Content) -> Language:
-    """Last resort when synthesis fails: the default language's Twilio voice, else any Twilio voice.
-
-    Better than silence; `hotline check` makes this an error so operators fix it first.
-    """
+    """Last resort when synthesis is impossible: the default language's Twilio voice, else any Twilio voice."""
     langs = content.settings.languages
     default = langs[content.settings.default_language]
     return default if default.speech == "say" else next(l for l in langs.values() if l.speech == "say")
 
 
-class Speaker:
-    """Adds utterances to TwiML in one language, picking the source for each."""
+class SoundLibrary:
+    """Every recording a call may play: studio recordings (Redis) first, then files shipped in audio/.
 
-    def __init__(self, content: Content, library: AudioLibrary, synth: Synthesiser, audio_base: str = "") -> None:
+    A recording counts only while it was made from the prompt's current text (its text hash).
+    """
+
+    def __init__(self, shipped: AudioLibrary, studio: dict[tuple[str, str], Entry], version: str) -> None:
+        self.shipped, self.studio, self.version = shipped, studio, version
+        # what the checker and the CLI read of the shipped library
+        self.dir, self.files, self.manifest, self.broken = shipped.dir, shipped.files, shipped.manifest, shipped.broken
+
+    def status(self, lang: str, key: str, text: str) -> str:
+        """recorded / stale / draft / unverified / none (a studio recording decides when there is one)."""
+        entry = self.studio.get((lang, key))
+        shipped = self.shipped.status(lang, key, text)
+        if entry is None:
+            return shipped
+        if entry.text_sha == text_sha(text):
+            return "recorded"
+        return shipped if shipped in ("recorded", "draft") else "stale"
+
+    def play_path(self, lang: str, key: str | None, text: str) -> str | None:
+        """The path under /audio of the recording to play for this text, if one fits it."""
+        if key is None:
+            return None
+        entry = self.studio.get((lang, key))
+        if entry is not None and entry.text_sha == text_sha(text):
+            return f"rec/{entry.audio}.wav"
+        found = self.shipped.usable(lang, key, text)
+        return f"{lang}/{found.name}" if found is not None else None
+
+    def usable(self, lang: str, key: str | None, text: str) -> str | None:
+        return self.play_path(lang, key, text)
+
+
+class Speaker:
+    """Adds utterances to TwiML in one language, picking the source for each. No I/O: a webhook
+    only names sounds; they were recorded, or rendered in the background."""
+
+    def __init__(self, content: Content, library: SoundLibrary, synth: Synthesiser, audio_base: str = "") -> None:
         self.content, self.library, self.synth = content, library, synth
         self.base = audio_base.rstrip("/") or "/audio"
 
     def source(self, lang: Language, u: Utterance) -> str:
         """recording / twilio / synthesised: where this utterance's sound comes from."""
-        if self.library.usable(lang.code, u.key, u.text):
+        if self.library.play_path(lang.code, u.key, u.text):
             return "recording"
         return "twilio" if lang.speech == "say" else "synthesised"
 
+    def url(self, lang: Language, u: Utterance) -> str | None:
+        """What a caller hears for `u` as a URL (a recording, or our synthesis); None: Twilio's voice."""
+        found = self.library.play_path(lang.code, u.key, u.text)
+        if found:
+            return f"{self.base}/{found}"
+        if lang.speech != "play":
+            return None
+        return f"{self.base}/tts/{self._name(lang, u)}"
+
+    def _name(self, lang: Language, u: Utterance) -> str:
+        memo = self.content.memo
+        key = ("tts", lang.code, u.text, u.slow)
+        name = memo.get(key)
+        if name is None:
+            name = memo[key] = self.synth.name(u.text, lang, u.slow)
+            known = known_sounds(self.content, self.synth)
+            if name not in known:  # a text no background pass foresaw: let any process make it
+                known[name] = (u.text, lang, u.slow)
+                self.synth.remember(name, self.synth.spec(u.text, lang, u.slow))
+        return name
+
     def add(self, parent: TwiML, lang: Language, utterances: list[Utterance]) -> None:
-        for u in utterances:
-            recording = self.library.usable(lang.code, u.key, u.text)
-            if recording is not None:
-                parent.play(f"{self.base}/{lang.code}/{recording.name}")
-                continue
-            if lang.speech == "play":
-                name = self.synth.ensure(u.text, lang.tts_voice, u.slow)
-                if name:
-                    parent.play(f"{self.base}/tts/{name}")
-                    continue
-                fallback = fallback_voice(self.content)
-                log.error("no recording and no synthesis for a %s prompt: reading it with the %s voice",
-                          lang.code, fallback.code)
-                parent.say(u.text, voice=fallback.voice, language=fallback.say_language)
-                continue
-            if u.slow:  # addresses and numbers: slower, for bad lines and note-taking
-                parent.say(voice=lang.voice, language=lang.say_language).prosody(u.text, rate="85%")
-            else:
-                parent.say(u.text, voice=lang.voice, language=lang.say_language)
+        for whole in utterances:
+            pieces = whole.parts if (whole.parts and lang.speech == "play") else (whole,)
+            for u in pieces:
+                self._add_one(parent, lang, u)
 
-
+    def _add_one(self, parent: TwiML, lang: Language, u: Utterance) -> None:
+        found = self.library.play_path(lang.code, u.key, u.text)
+        if found:
+            parent.play(f"{self.base}/{found}")
+            return
+        if lang.speech == "play":
+            if self.synth.usable(lang):
+                parent.play(f"{self.base}/tts/{self._name(lang, u)}")
+                return
+            fallback = fallback_voice(self.content)
+            log.error("no recording and no synthesis for a %s prompt: reading it with the %s voice",
+                      lang.code, fallback.code)
+            parent.say(u.text, voice=fallback.voice, language=fallback.say_language)
+            return
+        if u.slow:  # addresses and numbers: slower, for bad lines and note-taking
+            parent.say(voice=lang.voice, language=lang.say_language).prosody(u.text, rate="85%")
+        else:
+            parent.say(u.text, voice=lang.voice, language=lang.say_language)

@@ -148,3 +148,10 @@ CB_DUE = "hl:cbdue:{cb}"
 CB_JOBS = "hl:cbjobs:{cb}"
 CB_INFLIGHT = "hl:cbinflight:{cb}"
 CB_STATE = "hl:cbstate:{cb}"
+TTS_WAV = "hl:tts:wav:"     # + name: base64 of a synthesised 8 kHz WAV, shared by every process
+TTS_LOCK = "hl:tts:lock:"   # + name: held by the one process synthesising it
+
+# Studio recordings (hotline.store.recordings): the slot index, the audio by its hash, a version.
+REC_INDEX = "hl:studio:index"
+REC_WAV = "hl:studio:wav:"
+REC_VERSION = "hl:studio:version"

@@ -38,7 +38,10 @@ def make_app(r: redis.Redis | None, clock: Clock, tmp: Path, tts: Path, **overri
     loaded once for the whole run and shared by every app, unless HOTLINE_CONTENT_DIR points elsewhere."""
     config = {"REDIS_CLIENT": r, "CLOCK": clock, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_URL": PUBLIC,
               "HOTLINE_SECRET_KEY": SECRET, "HOTLINE_DATA_DIR": str(tmp / "var"), "TTS_CACHE_DIR": str(tts),
-              "HOTLINE_CONTENT_DIR": str(FIXTURE), "TESTING": True}
+              "HOTLINE_CONTENT_DIR": str(FIXTURE), "TESTING": True,
+              # An edit is served at once and its speech rendered after (production waits for the
+              # speech first, up to 120 s; tests/runtime/test_speech.py covers that).
+              "TTS_RENDER_WAIT": 0}
     config.update(overrides)
     if Path(config["HOTLINE_CONTENT_DIR"]) == FIXTURE:
         config.setdefault("CONTENT", fixture_content())

@@ -332,6 +332,8 @@ DUMP = r"""
 def DUMP(r):
     out = {}
     for key in sorted(r.scan_iter(count=1000)):
+        if key.startswith("hl:tts:"):
+            continue  # the speech cache: rebuilt in the background by whichever process starts
         kind = r.type(key)
         read = {"string": r.get, "hash": r.hgetall, "list": lambda k: r.lrange(k, 0, -1),
                 "set": lambda k: sorted(r.smembers(k)), "zset": lambda k: r.zrange(k, 0, -1, withscores=True)}
