@@ -7,7 +7,7 @@ from pathlib import Path
 
 MARK = "<!-- section:{} -->"
 END = "<!-- /section:{} -->"
-ORDER = ("context", "webhooks", "dispatch", "scale", "startup", "profile", "notes")
+ORDER = ("context", "webhooks", "dispatch", "scale", "startup", "profile", "firstcall", "notes")
 
 
 def _met(ok: bool) -> str:
@@ -271,7 +271,7 @@ RedisCluster is not a transaction: say `transaction=True` (one key, one slot, so
 def write(path: Path, ctx: dict, results: dict) -> None:
     text = path.read_text() if path.exists() else ""
     sections = dict(re.findall(r"<!-- section:(\w+) -->\n(.*?)<!-- /section:\1 -->", text, flags=re.S))
-    if len(results) == len(ORDER) - 2 or "context" not in sections:  # a partial run keeps the full run's header
+    if len(results) == len(ORDER) - 3 or "context" not in sections:  # a partial run keeps the full run's header (firstcall has its own command)
         sections["context"] = context_md(ctx)
     makers = {"webhooks": webhooks_md, "dispatch": dispatch_md, "scale": scale_md, "startup": startup_md,
               "profile": profile_md}

@@ -54,19 +54,28 @@ class Recordings:
         return out
 
     def save(self, entry: Entry, wav: bytes) -> None:
-        """Store the audio, then point the slot at it, then tell every process (one round trip)."""
+        """Store the audio first, then point the slot at it and tell every process (a reader never
+        finds a slot whose audio is missing); the audio it replaces goes when nothing uses it."""
+        old = self.entries().get((entry.lang, entry.slot))
+        self.r.set(WAV + entry.audio, base64.b64encode(wav).decode())
         pipe = self.r.pipeline(transaction=False)  # different keys (slots in a cluster)
-        pipe.set(WAV + entry.audio, base64.b64encode(wav).decode())
-        pipe.execute()
-        pipe = self.r.pipeline(transaction=False)
         pipe.hset(INDEX, f"{entry.lang}/{entry.slot}", json.dumps(asdict(entry), ensure_ascii=False))
         pipe.incr(VERSION)
         pipe.execute()
+        if old is not None and old.audio != entry.audio:
+            self._forget_audio(old.audio)
 
     def delete(self, lang: str, slot: str) -> bool:
+        old = self.entries().get((lang, slot))
         gone = self.r.hdel(INDEX, f"{lang}/{slot}")
         self.r.incr(VERSION)
+        if old is not None:
+            self._forget_audio(old.audio)
         return bool(gone)
+
+    def _forget_audio(self, sha: str) -> None:
+        if all(e.audio != sha for e in self.entries().values()):
+            self.r.delete(WAV + sha)
 
     def wav(self, sha: str) -> bytes | None:
         raw = self.r.get(WAV + sha)

@@ -1,0 +1,180 @@
+"""Part 6: the first Kazakh call on a fresh data directory, against a Russian one (issue 13).
+
+Each round starts from nothing: a new redis-server, a new data directory (no speech cache), then
+gunicorn as the Procfile runs it. As soon as /healthz answers, a Kazakh and a Russian caller call
+(order alternating between rounds), then more calls of each language follow. Timed: every webhook
+(signed, as Twilio sends it), and for Kazakh every <Play> fetch Twilio makes right after the
+webhook. Kazakh has no Twilio voice, so its speech is ours; Russian is Twilio's <Say>.
+
+    python -m bench.firstcall [--rounds 3] [--calls 20]   (writes the firstcall section of RESULTS.md)
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import shutil
+import statistics
+import time
+import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+from .common import OUT, ROOT, RedisServer, gunicorn, hotline_env, percentile
+from .loadgen import sign, twilio_form
+
+
+class Caller:
+    def __init__(self, base: str, n: int) -> None:
+        u = urlsplit(base)
+        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        self.sid, self.number = "CA" + os.urandom(16).hex(), f"+7705{n:07d}"
+
+    def post(self, path: str, digits: str | None = None) -> tuple[float, ET.Element]:
+        form = twilio_form(self.sid, self.number, digits)
+        t0 = time.perf_counter()
+        self.conn.request("POST", path, urlencode(form), {"Content-Type": "application/x-www-form-urlencoded",
+                                                           "X-Twilio-Signature": sign(path, form)})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        took = (time.perf_counter() - t0) * 1000
+        if resp.status != 200:
+            raise RuntimeError(f"{path}: HTTP {resp.status}")
+        return took, ET.fromstring(data)
+
+    def fetch(self, url: str) -> float:
+        path = url if url.startswith("/") else urlsplit(url).path
+        t0 = time.perf_counter()
+        self.conn.request("GET", path)
+        resp = self.conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{path}: HTTP {resp.status}")
+        return (time.perf_counter() - t0) * 1000
+
+
+def one_call(base: str, n: int, key: str) -> dict:
+    """Language menu, then the language's key (welcome + main menu); Twilio fetches each <Play>."""
+    c = Caller(base, n)
+    webhooks, fetches = [], []
+    for path, digits in (("/voice", None), ("/voice/lang", key)):
+        took, root = c.post(path, digits)
+        webhooks.append(took)
+        for el in root.iter("Play"):
+            fetches.append(c.fetch(el.text or ""))
+    c.conn.close()
+    return {"webhooks": webhooks, "fetches": fetches}
+
+
+def round_(i: int, calls: int) -> dict:
+    work = OUT / f"firstcall-{i}"
+    shutil.rmtree(work, ignore_errors=True)
+    redis = RedisServer(work / "redis", aof=True)
+    try:
+        env = hotline_env(redis.url, data_dir=work / "var")
+        t0 = time.perf_counter()
+        with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-firstcall.log") as (base, _proc):
+            ready = time.perf_counter() - t0
+            order = ("kk", "ru") if i % 2 == 0 else ("ru", "kk")
+            first = {lang: one_call(base, 1000 * i + k, "1" if lang == "kk" else "2") for k, lang in enumerate(order)}
+            later = {"kk": [], "ru": []}
+            for n in range(calls):
+                for lang in order:
+                    later[lang].append(one_call(base, 1000 * i + 10 + 2 * n + (lang == "ru"),
+                                                "1" if lang == "kk" else "2"))
+            deadline = time.time() + 120
+            while time.time() < deadline and len(list(redis.client.scan_iter("hl:tts:wav:*"))) < 90:
+                time.sleep(0.2)
+            all_ready = time.perf_counter() - t0 - ready
+            on_fetch = sum(int(redis.client.hget(k, "tts.render_on_fetch") or 0)
+                           for k in redis.client.scan_iter("hl:stats:*"))
+            sounds = len(list(redis.client.scan_iter("hl:tts:wav:*")))
+    finally:
+        redis.stop()
+    return {"ready_s": ready, "first": first, "later": later, "render_on_fetch": on_fetch, "sounds": sounds,
+            "all_sounds_s": all_ready}
+
+
+def summarise(rounds: list[dict]) -> dict:
+    def pct(xs: list[float]) -> dict:
+        xs = sorted(xs)
+        return {"n": len(xs), "p50": percentile(xs, 50), "p99": percentile(xs, 99), "max": xs[-1] if xs else None}
+
+    out = {}
+    for lang in ("kk", "ru"):
+        first = [w for r in rounds for w in r["first"][lang]["webhooks"]]
+        hooks = first + [w for r in rounds for c in r["later"][lang] for w in c["webhooks"]]
+        fetch_first = [f for r in rounds for f in r["first"][lang]["fetches"]]
+        fetches = fetch_first + [f for r in rounds for c in r["later"][lang] for f in c["fetches"]]
+        out[lang] = {"first_call_webhooks": pct(first), "webhooks": pct(hooks),
+                     "first_call_fetches": pct(fetch_first), "fetches": pct(fetches)}
+    out["render_on_fetch"] = [r["render_on_fetch"] for r in rounds]
+    out["sounds"] = [r["sounds"] for r in rounds]
+    out["all_sounds_s"] = [round(r["all_sounds_s"], 1) for r in rounds]
+    out["ready_s"] = statistics.median(r["ready_s"] for r in rounds)
+    return out
+
+
+def markdown(s: dict, rounds: int, calls: int, started: str) -> str:
+    f = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
+    rows = []
+    for lang, name in (("kk", "Kazakh (our speech, <Play>)"), ("ru", "Russian (Twilio <Say>)")):
+        d = s[lang]
+        rows.append(f"| {name} | {f(d['first_call_webhooks']['p50'])} | {f(d['first_call_webhooks']['max'])} | "
+                    f"{f(d['webhooks']['p50'])} | {f(d['webhooks']['p99'])} | {d['webhooks']['n']} | "
+                    f"{f(d['fetches']['p50'])} | {f(d['fetches']['p99'])} | {d['fetches']['n']} |")
+    return f"""## 6. The first Kazakh call on a fresh data directory (issue 13)
+
+`python -m bench.firstcall --rounds {rounds} --calls {calls}`, {started}. Each round: a new redis-server
+and a new data directory (no speech anywhere), gunicorn as the Procfile runs it (2 workers); the
+moment /healthz answers (median {s['ready_s']:.1f} s after start), one Kazakh and one Russian caller call
+(alternating who is first), then {calls} more calls of each. A call is the language menu (`/voice`) and
+the language's key (`/voice/lang`: welcome and main menu); after each Kazakh webhook the <Play> files
+are fetched as Twilio fetches them. Milliseconds, on 127.0.0.1, 2 shared cores.
+
+| language | first call: webhook p50 | first call: webhook max | all webhooks p50 | p99 | n | audio fetch p50 | p99 | n |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+{chr(10).join(rows)}
+
+Kazakh speech synthesised while a caller waited (an audio fetch that found nothing rendered and
+made it, counter `tts.render_on_fetch`), per round: {s['render_on_fetch']}. Sounds in Redis at the end
+(every Kazakh slot and date piece, shared by all processes): {s['sounds']}; the background pass had
+them all {s['all_sounds_s']} s after /healthz answered. No webhook synthesises: it only names the
+sound; the first fetch of a file the background pass has not reached yet is the one case that waits.
+"""
+
+
+def write_section(text: str, path: Path = ROOT / "bench" / "RESULTS.md") -> None:
+    body = path.read_text(encoding="utf-8") if path.exists() else ""
+    block = f"<!-- section:firstcall -->\n{text.rstrip()}\n<!-- /section:firstcall -->\n"
+    start, end = body.find("<!-- section:firstcall -->"), body.find("<!-- /section:firstcall -->")
+    if start >= 0 and end >= 0:
+        body = body[:start] + block + body[end + len("<!-- /section:firstcall -->\n"):]
+    else:
+        notes = body.find("<!-- section:notes -->")
+        body = body[:notes] + block + "\n" + body[notes:] if notes >= 0 else body + "\n" + block
+    path.write_text(body, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--calls", type=int, default=20)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    rounds = [round_(i, args.calls) for i in range(args.rounds)]
+    s = summarise(rounds)
+    (OUT / "results-firstcall.json").write_text(json.dumps({"summary": s, "rounds": rounds}, indent=1))
+    text = markdown(s, args.rounds, args.calls, started)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

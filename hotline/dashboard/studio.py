@@ -1,0 +1,267 @@
+"""The recording studio: every slot of a played language, recorded in the browser or uploaded.
+
+A saved recording is converted for the phone line on the server (hotline.runtime.audiofx), kept in
+Redis with the hash of the text it says (hotline.store.recordings), and played by every process
+from the next call on. Editing a prompt makes its recording stale: callers hear synthesis until
+someone records the new text. The recording script (a page to print, and CSV) lists the same
+slots with the file names `hotline audio import` matches.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import redis
+import yaml
+from flask import Response, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from hotline.content.audio import text_sha
+from hotline.content.script import script_groups, studio_slots
+from hotline.dashboard.blueprint import operator_bp
+from hotline.runtime import audiofx
+from hotline.runtime.hotline import current
+from hotline.runtime.recording import store_recording
+
+UPLOAD_LIMIT = 40 * 1024 * 1024    # 30 minutes of 8 kHz 16-bit audio is 29 MB: refused for its length, clearly
+ARCHIVE_LIMIT = 300 * 1024 * 1024
+COUNTDOWN = 3
+BIG = {"operator.studio_save": UPLOAD_LIMIT, "operator.studio_import": ARCHIVE_LIMIT}
+
+
+@operator_bp.before_app_request
+def _room_for_recordings() -> None:
+    """Webhooks stay capped at 64 KB; a recording or an archive may be larger (set before any parsing)."""
+    if request.endpoint in BIG:
+        request.max_content_length = BIG[request.endpoint]
+
+
+@dataclass(frozen=True)
+class SlotView:
+    key: str
+    text: str
+    sha: str
+    status: str   # recorded / stale / synthesised (draft / unverified: files shipped in audio/)
+    url: str      # what callers hear now
+    file: str     # the file name in the recording script
+
+
+def played_languages() -> list[str]:
+    return [code for code, lang in current().content.settings.languages.items() if lang.speech == "play"]
+
+
+def _lang(value: str | None) -> str:
+    played = played_languages()
+    if not played:
+        abort(404, "No language is played from recordings (speech: play in config/hotline.yaml).")
+    return value if value in played else played[0]
+
+
+def status_of(sound, lang: str, key: str, text: str) -> str:
+    status = sound.status(lang, key, text)
+    return "synthesised" if status == "none" else status
+
+
+def slot_views(lang: str) -> list[tuple[str, list[SlotView]]]:
+    hl = current()
+    c, sound, speaker = hl.content, hl.library, hl.speaker()
+    language = c.settings.languages[lang]
+    slots = studio_slots(c, lang, hl.now().date())
+    from hotline.content.audio import Utterance
+    out = []
+    for title, keys in script_groups(c, lang, hl.now().date()):
+        views = [SlotView(k, slots[k], text_sha(slots[k]), status_of(sound, lang, k, slots[k]),
+                          speaker.url(language, Utterance(slots[k], k, slow=False)) or "", f"{lang}/{k}.wav")
+                 for k in keys]
+        out.append((title, views))
+    return out
+
+
+def _counts(groups: list[tuple[str, list[SlotView]]]) -> dict[str, int]:
+    every = [s for _, views in groups for s in views]
+    return {"total": len(every), "recorded": sum(s.status in ("recorded", "draft") for s in every),
+            "stale": sum(s.status == "stale" for s in every)}
+
+
+@operator_bp.get("/studio")
+def studio() -> ResponseReturnValue:
+    lang = _lang(request.args.get("lang"))
+    groups = slot_views(lang)
+    c = current().content
+    names = {code: c.prompts[code]["language.name"] for code in c.settings.languages}
+    return render_template("operator_studio.html", lang=lang, groups=groups, counts=_counts(groups), names=names,
+                           played=played_languages(), countdown=COUNTDOWN, accept=",".join(audiofx.accepted_types()),
+                           notice=request.args.get("notice"))
+
+
+def refuse(message: str, status: int = 422) -> ResponseReturnValue:
+    return jsonify(error=message), status
+
+
+@operator_bp.post("/studio/<lang>/<slot>")
+def studio_save(lang: str, slot: str) -> ResponseReturnValue:
+    """One recording (from the browser's microphone, or a file): converted, stored, played from the next call."""
+    hl = current()
+    if lang not in played_languages():
+        return refuse(f"'{lang}' is not a language played from recordings.", 404)
+    slots = studio_slots(hl.content, lang, hl.now().date())
+    if slot not in slots:
+        return refuse(f"There is no slot '{slot}' in {lang}. Reload the studio page.", 404)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return refuse("No file came with the request. Choose a file or record again.", 400)
+    seen = request.form.get("text_sha", "")
+    if seen and seen != text_sha(slots[slot]):
+        return refuse("The text of this slot changed since the page was loaded. Reload the page and record "
+                      f"the new text: \"{slots[slot]}\"", 409)
+    if hl.holder.recordings is None:
+        return refuse("Recordings need Redis, and this process has none.", 503)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "upload"
+        upload.save(path)
+        try:
+            entry = store_recording(hl.holder.recordings, lang, slot, slots[slot], path, upload.filename,
+                                    "studio" if upload.filename == f"{slot}.wav" else "upload")
+        except audiofx.Refused as exc:
+            return refuse(str(exc))
+        except redis.RedisError:
+            return refuse("The recording could not be stored (Redis did not answer). Nothing changed; try again.", 503)
+    hl.holder.current()
+    return jsonify(status="recorded", seconds=entry.seconds, url=url_for("audio.studio_recording", name=f"{entry.audio}.wav"),
+                   message=f"Saved ({entry.seconds:.1f} s): the next call plays this recording.")
+
+
+@operator_bp.post("/studio/<lang>/<slot>/delete")
+def studio_delete(lang: str, slot: str) -> ResponseReturnValue:
+    hl = current()
+    if hl.holder.recordings is None or not hl.holder.recordings.delete(lang, slot):
+        return redirect(url_for("operator.studio", lang=lang, notice=f"{slot} had no studio recording."))
+    return redirect(url_for("operator.studio", lang=lang, notice=f"Deleted the recording of {slot}: callers hear "
+                            "the server's voice again."))
+
+
+@operator_bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
+    size = request.content_length or 0
+    limit = BIG.get(request.endpoint or "", 0)
+    if request.endpoint == "operator.studio_save":
+        return refuse(f"This file is {size / 1e6:.0f} MB; a recording may be at most {limit // 2**20} MB (a prompt "
+                      f"is at most {audiofx.MAX_SECONDS // 60} minutes). Cut it to the one prompt.", 413)
+    if request.endpoint == "operator.studio_import":
+        return redirect(url_for("operator.studio", notice=f"The archive is {size / 1e6:.0f} MB; at most "
+                                f"{limit // 2**20} MB can be imported at once. Nothing was imported."))
+    return Response("Too large.", status=413)
+
+
+# ---- the recording script: to print, as CSV ---------------------------------------------------
+
+def script_rows(lang: str) -> list[dict[str, str]]:
+    words = {"synthesised": "missing", "stale": "stale (the text changed)", "recorded": "recorded",
+             "draft": "draft", "unverified": "unverified"}
+    return [{"group": title, "file": s.file, "slot": s.key, "status": words.get(s.status, s.status), "text": s.text}
+            for title, views in slot_views(lang) for s in views]
+
+
+@operator_bp.get("/studio/script")
+def studio_script() -> ResponseReturnValue:
+    lang = _lang(request.args.get("lang"))
+    rows = script_rows(lang)
+    groups: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        groups.setdefault(row["group"], []).append(row)
+    todo = sum(1 for r in rows if r["status"] != "recorded")
+    name = current().content.prompts[lang]["language.name"]
+    return render_template("operator_script.html", lang=lang, groups=groups, todo=todo, total=len(rows), name=name)
+
+
+@operator_bp.get("/studio/script.csv")
+def studio_script_csv() -> ResponseReturnValue:
+    lang = _lang(request.args.get("lang"))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["group", "file", "slot", "status", "text"])
+    writer.writeheader()
+    writer.writerows(script_rows(lang))
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",  # the BOM makes spreadsheets read UTF-8
+                    headers={"Content-Disposition": f"attachment; filename=recording-script-{lang}.csv"})
+
+
+# ---- every recording as one archive, and back --------------------------------------------------
+
+@operator_bp.get("/studio/export")
+def studio_export() -> ResponseReturnValue:
+    """manifest.yaml + <lang>/<slot>.wav: the layout of audio/ (unzip it there to ship it with the code)."""
+    recs = current().holder.recordings
+    entries = recs.entries() if recs else {}
+    buf = io.BytesIO()
+    manifest: dict[str, dict[str, dict]] = {}
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for (lang, slot), e in sorted(entries.items()):
+            data = recs.wav(e.audio) if recs else None
+            if not data:
+                continue
+            z.writestr(f"{lang}/{slot}.wav", data)
+            manifest.setdefault(lang, {})[slot] = {"file": f"{slot}.wav", "text_sha": e.text_sha, "text": e.text,
+                                                   "draft": False, "seconds": e.seconds, "at": e.at}
+        z.writestr("manifest.yaml", "# Exported from the hotline studio: the text each recording was made from.\n"
+                   + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=True))
+    buf.seek(0)
+    return send_file(buf, mimetype="application/zip", as_attachment=True, download_name="hotline-recordings.zip")
+
+
+def import_archive(hl, archive: Path) -> tuple[int, list[str]]:
+    """Store every recording of an exported archive; returns (how many, what was skipped and why)."""
+    done, skipped = 0, []
+    try:
+        z = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile:
+        return 0, ["This is not a .zip archive exported from the studio."]
+    with z, tempfile.TemporaryDirectory() as tmp:
+        try:
+            manifest = yaml.safe_load(z.read("manifest.yaml").decode("utf-8")) if "manifest.yaml" in z.namelist() else {}
+        except (yaml.YAMLError, UnicodeDecodeError):
+            manifest = None
+        if not isinstance(manifest, dict):
+            return 0, ["The archive's manifest.yaml cannot be read."]
+        for info in z.infolist():
+            path = PurePosixPath(info.filename)
+            if info.is_dir() or path.name == "manifest.yaml":
+                continue
+            if len(path.parts) != 2 or path.parts[0] not in played_languages():
+                skipped.append(f"{info.filename}: not <language>/<slot>.wav of a played language")
+                continue
+            lang, slot = path.parts[0], path.stem
+            slots = studio_slots(hl.content, lang, hl.now().date())
+            meta = (manifest.get(lang) or {}).get(slot) or {}
+            if slot not in slots and not meta:
+                skipped.append(f"{info.filename}: no slot is called '{slot}'")
+                continue
+            local = Path(tmp) / f"{len(skipped)}-{done}{path.suffix}"
+            with z.open(info) as src, open(local, "wb") as dst:
+                dst.write(src.read(audiofx.MAX_SECONDS * 8000 * 2 * 4))
+            text = str(meta.get("text") or slots.get(slot, ""))
+            try:
+                store_recording(hl.holder.recordings, lang, slot, text, local, path.name, "archive",
+                                sha=str(meta["text_sha"]) if meta.get("text_sha") else None)
+                done += 1
+            except audiofx.Refused as exc:
+                skipped.append(f"{info.filename}: {exc}")
+    return done, skipped
+
+
+@operator_bp.post("/studio/import")
+def studio_import() -> ResponseReturnValue:
+    hl = current()
+    upload = request.files.get("archive")
+    if upload is None or not upload.filename:
+        return redirect(url_for("operator.studio", notice="Choose an archive (.zip) to import."))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "archive.zip"
+        upload.save(path)
+        done, skipped = import_archive(hl, path)
+    note = f"Imported {done} recording(s)." + (f" Skipped {len(skipped)}: " + "; ".join(skipped[:5]) if skipped else "")
+    return redirect(url_for("operator.studio", notice=note))
