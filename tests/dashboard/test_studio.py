@@ -5,21 +5,30 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import struct
 import wave
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Call, Twilio, make_app
-from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
-from test_operator import PASSWORD, login, token
 
 from hotline.content.audio import text_sha
 from hotline.content.script import studio_slots
 from hotline.store import keys
+from support import Call, Twilio, edit, make_app
 
+PASSWORD = "correct horse battery staple"
 WELCOME = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."
+
+
+def token(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client):
+    page = client.get("/operator/login")
+    return client.post("/operator/login", data={"csrf": token(page.get_data(as_text=True)), "password": PASSWORD})
 
 
 def studio_wav(seconds: float = 1.0, rate: int = 44100, channels: int = 2, lead: float = 0.5, amp: int = 6000) -> bytes:

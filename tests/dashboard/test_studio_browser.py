@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from conftest import Call, Twilio, make_app
-from test_content import edit, tree  # noqa: F401 - `tree` is a fixture
-from test_dashboard_browser import ARGS, CHROMIUM, PASSWORD
+from support import Call, Twilio, edit, make_app
 
 pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery staple"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
 MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
 WELCOME = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."
 
