@@ -22,7 +22,7 @@ from hotline.content.budget import check_sms
 from hotline.content.loader import load_content, prompt_texts
 from hotline.content.model import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem
 from hotline.content.report import Table, doc_of, problem_at
-from hotline.content.script import recording_slots
+from hotline.content.script import recording_slots, studio_slots
 from hotline.content.yamlio import YamlError, load
 from hotline.runtime.speech import command_binary, command_of, fallback_voice, trial_synthesis
 
@@ -92,7 +92,7 @@ def render_problems(problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
-def run_checks(root: Path, today: date) -> Report:
+def run_checks(root: Path, today: date, library=None) -> Report:
     """Every check, as data: the CLI prints it, tests and the dashboard read it."""
     root = Path(root)
     try:
@@ -112,7 +112,37 @@ def run_checks(root: Path, today: date) -> Report:
         report.tables.append(audio_summary_table(content, statuses))
     if table := synthesis_table(content):
         report.tables.append(table)
+    report.tables += values_tables(content, library or AudioLibrary(content.root / "audio"), today)
     return report
+
+
+def values_tables(content: Content, library, today: date) -> list[Table]:
+    """For each played language: can a read-back deadline be heard entirely in a recorded voice?
+
+    A date is composed of pieces (weekday, day, month, year), each a studio slot; a missing piece is
+    synthesised alone. `library` is what the hotline plays (studio recordings too, from the dashboard;
+    the files in audio/ from the command line)."""
+    tables = []
+    for code, lang in content.settings.languages.items():
+        if lang.speech != "play":
+            continue
+        slots = studio_slots(content, code, today)
+        rows = []
+        kinds = [("words around the date", "reminders.readback."), ("weekdays", "value.weekday."),
+                 ("days of the month", "value.day."), ("months", "value.month."), ("years", "value.year.")]
+        for name, prefix in kinds:
+            keys = [k for k in slots if k.startswith(prefix)]
+            if not keys:
+                continue
+            missing = [k for k in keys if library.status(code, k, slots[k]) not in ("recorded", "draft", "unverified")]
+            shown = ", ".join(k.removeprefix(prefix) for k in missing[:8]) + (" ..." if len(missing) > 8 else "")
+            rows.append((name, f"{len(keys) - len(missing)}/{len(keys)}",
+                         "yes" if not missing else f"no: synthesised {shown}"))
+        every = all(r[2] == "yes" for r in rows)
+        title = (f"Read-back dates in {code}: {'every date is heard in a recorded voice' if every else 'some pieces are synthesised'}"
+                 " (record them in the dashboard: Studio)")
+        tables.append(Table(title, ("values", "recorded", "fully recorded"), tuple(rows)))
+    return tables
 
 
 # ---- menu ----------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ import difflib
 import itertools
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import date
@@ -25,7 +24,8 @@ from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
 from hotline.content.loader import load_content
 from hotline.content.model import Content, ContentError, Language
 from hotline.content.report import Table
-from hotline.content.script import node_utterances, recording_slots
+from hotline.content.script import node_utterances, recording_slots, studio_slots
+from hotline.runtime import audiofx
 from hotline.runtime.speech import Synthesiser
 
 MANIFEST = "manifest.yaml"
@@ -207,7 +207,7 @@ def import_command(folder: Path, root: Path | None, lang: str | None) -> None:
 
 def _import_language(content: Content, code: str, source: Path, sox: str, manifest: dict) -> int:
     """Import one language's folder; returns how many files could not be converted."""
-    slots = recording_slots(content, code)
+    slots = studio_slots(content, code)  # the names of the recording script (dashboard: Studio)
     failed = 0
     for path in sorted(p for p in source.iterdir() if p.is_file()):
         slot = path.stem
@@ -219,13 +219,13 @@ def _import_language(content: Content, code: str, source: Path, sox: str, manife
             click.echo(f"skipped {path.name}: no prompt is called '{slot}'.{hint}")
         else:
             converted = _partial(content.root / "audio", code, slot)
-            run = subprocess.run([sox, str(path), "-r", "8000", "-c", "1", "-b", "16", "-t", "wav", str(converted)],
-                                 capture_output=True, text=True, timeout=120)
-            if run.returncode != 0:
+            try:  # 8 kHz mono, silence trimmed, the loudness of every other prompt
+                audiofx.check_upload(path, path.name)
+                audiofx.phone_quality(path, converted)
+            except audiofx.Refused as exc:
                 converted.unlink(missing_ok=True)
-                reason = (run.stderr.strip().splitlines() or ["unknown error"])[-1]
-                click.echo(f"FAILED {path.name}: sox could not convert it ({reason}). Export it as WAV"
-                           + (", or install MP3 support: sudo apt-get install libsox-fmt-mp3." if path.suffix.lower() == ".mp3" else "."))
+                click.echo(f"FAILED {path.name}: {exc}"
+                           + (" Or install MP3 support: sudo apt-get install libsox-fmt-mp3." if path.suffix.lower() == ".mp3" else ""))
                 failed += 1
                 continue
             _install(manifest, content.root / "audio", code, slot, converted, slots[slot], draft=False)

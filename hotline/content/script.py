@@ -191,10 +191,14 @@ def studio_slots(c: Content, lang: str, today: date | None = None) -> dict[str, 
     return slots
 
 
+def is_slow(slow: set[str], key: str) -> bool:
+    return key in slow or ".".join(key.split(".")[:2]) in slow
+
+
 def slow_slots(c: Content, lang: str) -> set[str]:
     """Slots a call reads slowly (addresses, read-back dates): their synthesis is slow too."""
     slow = {u.key for node in c.nodes.values() for u in node_utterances(c, lang, node, 0) if u.slow and u.key}
-    return slow | set(readback_slots(c, lang)) | {k for k in studio_slots(c, lang) if k.startswith("value.")}
+    return slow | set(readback_slots(c, lang)) | {f"value.{k}" for k in ("weekday", "day", "month", "year")}
 
 
 def script_groups(c: Content, lang: str, today: date | None = None) -> list[tuple[str, list[str]]]:
@@ -234,14 +238,17 @@ def script_groups(c: Content, lang: str, today: date | None = None) -> list[tupl
 
 def sound_jobs(c: Content, today: date | None = None) -> list[tuple[str, "Language", bool]]:
     """Everything a played language may synthesise, in the order callers hear it: (text, language, slow)."""
-    jobs = []
+    memo = ("sound_jobs", today)
+    if memo in c.memo:
+        return list(c.memo[memo])
+    jobs, choose = [], []
     for code, language in c.settings.languages.items():
         if language.speech != "play":
             continue
         slots, slow = studio_slots(c, code, today), slow_slots(c, code)
-        first = [k for k in FIRST_HEARD if k in slots]
-        for key in first + [k for k in slots if k not in first]:
-            jobs.append((slots[key], language, key in slow))
-    # the first thing every caller hears comes first whatever the language order
-    jobs.sort(key=lambda j: 0 if j[0] in {studio_slots(c, j[1].code, today).get("language.choose")} else 1)
-    return jobs
+        choose.append((slots["language.choose"], language, False))  # what every caller hears first
+        first = [k for k in FIRST_HEARD if k in slots and k != "language.choose"]
+        for key in first + [k for k in slots if k not in first and k != "language.choose"]:
+            jobs.append((slots[key], language, is_slow(slow, key)))
+    c.memo[memo] = tuple(choose + jobs)
+    return choose + jobs

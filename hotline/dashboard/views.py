@@ -71,7 +71,7 @@ def overview() -> ResponseReturnValue:
 
 def findings(hl: Hotline) -> Report:
     """What `hotline check` finds in the content as it is on disk now (maybe a refused edit)."""
-    return run_checks(hl.holder.root, hl.now().astimezone(hl.content.policy.tz).date())
+    return run_checks(hl.holder.root, hl.now().astimezone(hl.content.policy.tz).date(), hl.library)
 
 
 @operator_bp.get("/checks")

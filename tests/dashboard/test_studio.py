@@ -178,3 +178,26 @@ def test_every_recording_goes_out_as_one_archive_and_back_stale_ones_stay_stale(
     page = client.get("/operator/studio?lang=kk").get_data(as_text=True)
     assert 'data-status="stale"' in page.split('data-slot="welcome"')[1][:400]
     assert 'data-status="recorded"' in page.split('data-slot="value.month.12"')[1][:400]
+
+
+def test_a_kazakh_date_is_read_back_in_recorded_pieces_where_they_exist(studio, r) -> None:
+    app, client = studio
+    urls = {}
+    for slot in ("reminders.readback.filing", "value.day.8", "value.month.12"):
+        resp = upload(client, slot, studio_wav(0.6), f"{slot}.wav")
+        assert resp.status_code == 200, resp.get_json()
+        urls[slot] = resp.get_json()["url"]
+    call = Call(Twilio(app), r)
+    call.start()
+    call.press("1")      # Kazakh
+    call.press("7")      # reminders
+    call.press("1")      # the filing deadline: arrival on 3 December is read back as Tuesday, 8 December
+    call.press("0312")
+    plays = [el.text for el in call.root.iter("Play")]
+    start = plays.index(urls["reminders.readback.filing"])
+    weekday = plays[start + 1]
+    assert weekday.startswith("/audio/tts/"), "Tuesday has no recording: only that piece is synthesised"
+    assert app.extensions["hotline"].synth.text_of(weekday.rsplit("/", 1)[-1]) == "сейсенбі"
+    assert plays[start + 2:start + 4] == [urls["value.day.8"], urls["value.month.12"]]
+    report = client.get("/operator/checks").get_data(as_text=True)
+    assert "Read-back dates in kk: some pieces are synthesised" in report
