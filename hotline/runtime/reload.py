@@ -59,7 +59,8 @@ class ContentHolder:
         self.library = SoundLibrary(self._shipped, self._studio, self._studio_version)
         self.error: str | None = None
         self._publish(None)
-        if self.renderer is not None:  # serve at once; the sounds follow in the background
+        if self.renderer is not None:  # the first seconds of a call now, everything else in the background
+            self.renderer.first_heard(self.content)
             self.renderer.submit(self.content)
 
     def _fingerprint(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from hotline.content.model import Content
-from hotline.content.script import sound_jobs
+from hotline.content.script import FIRST_HEARD, sound_jobs, studio_slots
 from hotline.runtime.speech import Synthesiser
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,34 @@ class Renderer:
                 self._thread = threading.Thread(target=self._run, name="hotline-render", daemon=True)
                 self._thread.start()
             self._cv.notify()
+
+    def first_heard(self, content: Content) -> int:
+        """Render now, before the process serves, what every call hears in its first seconds (the
+        language menu, the welcome, the main menu): a handful of sounds, shared through Redis, so even
+        the first call after a fresh start never waits. Returns how many this process synthesised."""
+        if not self.enabled:
+            return 0
+        made = 0
+        for code, language in content.settings.languages.items():
+            if language.speech != "play":
+                continue
+            slots = studio_slots(content, code)
+            for key in FIRST_HEARD:
+                if key in slots and self._one(slots[key], language, False) == "made":
+                    made += 1
+        self.rendered += made
+        return made
+
+    def _one(self, text: str, lang, slow: bool) -> str:
+        """have / made / failed, for one sound."""
+        name = self.synth.name(text, lang, slow)
+        if self.synth.local(name).exists():
+            return "have"
+        spec = self.synth.spec(text, lang, slow)
+        self.synth.remember(name, spec)
+        if self.synth.fetch(name):
+            return "have"
+        return "made" if self.synth.render(name, spec) else "failed"
 
     def idle(self, timeout: float = 60.0) -> bool:
         """Wait until nothing is queued or rendering (for tests and benchmarks)."""
@@ -95,17 +123,9 @@ class Renderer:
                 if self._next is not None:
                     then = None  # a newer edit arrived: render (and swap in) that one instead
                     break
-            name = self.synth.name(text, lang, slow)
-            spec = self.synth.spec(text, lang, slow)
-            if self.synth.local(name).exists():
-                continue
-            self.synth.remember(name, spec)
-            if self.synth.fetch(name):
-                continue
-            if self.synth.render(name, spec):
-                made += 1
-            else:
-                failed += 1
+            outcome = self._one(text, lang, slow)
+            made += outcome == "made"
+            failed += outcome == "failed"
         if then:
             then()
         self.rendered += made

@@ -19,6 +19,7 @@ from hotline.store import keys
 from support import Call, Twilio, edit, make_app
 
 KAZAKH = Language("kk", "1", "play", "kk_KZ", tts_voice="kk")
+WELCOME_KK = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."
 SENTENCE = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."  # 9 words
 
 
@@ -61,6 +62,9 @@ def test_a_webhook_names_speech_and_never_makes_it(r, clock, tmp_path: Path) -> 
 def test_every_kazakh_sound_is_ready_before_the_first_call_and_shared(r, clock, tmp_path: Path) -> None:
     app = make_app(r, clock, tmp_path / "a", tmp_path / "a-tts")  # a fresh data directory
     hl = app.extensions["hotline"]
+    kk = hl.content.lang("kk")
+    for text in ("Қазақ тілі үшін 1 басыңыз.", WELCOME_KK):  # made before the app serves at all
+        assert r.exists(keys.TTS_WAV + hl.synth.name(text, kk)), text
     assert hl.holder.renderer.idle(300), "the background pass finishes"
     assert hl.holder.renderer.last["failed"] == 0 and hl.holder.renderer.last["jobs"] >= 90
     twilio = Twilio(app)
