@@ -142,7 +142,9 @@ Kazakh speech synthesised while a caller waited (an audio fetch that found nothi
 made it, counter `tts.render_on_fetch`), per round: {s['render_on_fetch']}. Sounds in Redis at the end
 (every Kazakh slot and date piece, shared by all processes): {s['sounds']}; the background pass had
 them all {s['all_sounds_s']} s after /healthz answered. No webhook synthesises: it only names the
-sound; the first fetch of a file the background pass has not reached yet is the one case that waits.
+sound. What every call hears in its first seconds (language menu, welcome, main menu) is rendered
+before a process serves; everything else in the background, in the order callers hear it. A fetch of
+a sound the background pass has not reached yet would be made then (and counted above).
 """
 
 
