@@ -35,6 +35,8 @@ def tts_file(name: str) -> Response:
         stats.count("tts.render_on_fetch", hl)
         log.warning("a caller asked for speech not rendered yet (%s): making it now", name)
         job = known_sounds(hl.content, hl.synth).get(name)
+        if job:
+            hl.synth.remember(name, hl.synth.spec(*job))
         made = hl.synth.render(name, hl.synth.spec(*job)) if job else hl.synth.regenerate(name)
         if not made:
             abort(404)

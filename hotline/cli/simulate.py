@@ -25,7 +25,7 @@ import redis
 from twilio.request_validator import RequestValidator
 
 from hotline.rules.phones import mask
-from hotline.runtime.speech import Synthesiser
+from hotline.runtime.speech import Synthesiser, known_sounds
 from hotline.store import keys as store
 from hotline.store.connection import connect, data_dir
 
@@ -78,7 +78,8 @@ class InProcess:
 
     def spoken_text(self, url: str) -> str | None:
         name = url.rsplit("/", 1)[-1]
-        return self.hl.synth.text_of(name) or _tts_text(self.hl.redis, name)
+        known = known_sounds(self.hl.content, self.hl.synth).get(name)
+        return self.hl.synth.text_of(name) or _tts_text(self.hl.redis, name) or (known[0] if known else None)
 
     def outbox(self, start: int) -> list[dict]:
         return [json.loads(raw) for raw in self.hl.redis.lrange(store.OUTBOX, start, -1)]
@@ -121,14 +122,14 @@ class OverHttp:
 
 
 def _tts_text(r: redis.Redis | None, name: str) -> str | None:
-    """The text the synthesiser left in Redis for a file name ('voice|slow|text')."""
+    """The text the synthesiser left in Redis for a file name (JSON with its text)."""
     if r is None:
         return None
     try:
         spec = r.get(f"{store.TTS_TEXT}{name}")
-    except redis.RedisError:
+        return json.loads(spec).get("text") if spec else None
+    except (redis.RedisError, ValueError, AttributeError):
         return None
-    return spec.split("|", 2)[2] if spec else None
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class Renderer:
         if not self.enabled:
             return 0
         made = 0
+        self.synth.remember_many(sound_jobs(content))
         for code, language in content.settings.languages.items():
             if language.speech != "play":
                 continue
@@ -71,9 +72,10 @@ class Renderer:
     def _one(self, text: str, lang, slow: bool) -> str:
         """have / made / failed, for one sound."""
         name = self.synth.name(text, lang, slow)
-        if self.synth.local(name).exists():
-            return "have"
         spec = self.synth.spec(text, lang, slow)
+        if self.synth.local(name).exists():
+            self.synth.describe(name, spec)
+            return "have"
         self.synth.remember(name, spec)
         if self.synth.fetch(name):
             return "have"
@@ -113,6 +115,7 @@ class Renderer:
         start = time.monotonic()
         then = batch.then
         jobs = sound_jobs(batch.content)
+        self.synth.remember_many(jobs)  # any process or tool can say what a name says at once
         made = failed = 0
         for text, lang, slow in jobs:
             if then and time.monotonic() - start > batch.max_wait:

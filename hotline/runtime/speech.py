@@ -119,7 +119,7 @@ class Synthesiser:
             return None
         if not raw:
             return None
-        self._write_local(name, base64.b64decode(raw))
+        self._write_local(name, base64.b64decode(raw), self._spec_of(name))
         return path
 
     def text_of(self, name: str) -> str | None:
@@ -133,6 +133,31 @@ class Synthesiser:
             return
         try:
             self.store.set(store.TTS_TEXT + name, json.dumps(spec, ensure_ascii=False), ex=TTS_TTL)
+        except redis.RedisError:
+            pass
+
+    def describe(self, name: str, spec: dict) -> None:
+        """Keep the text beside a local file (for transcripts), if it is not there yet."""
+        side = self.local(name).with_suffix(".json")
+        if not side.exists():
+            try:
+                with tempfile.NamedTemporaryFile("w", dir=self.dir, suffix=".jpart", delete=False,
+                                                 encoding="utf-8") as fh:
+                    fh.write(json.dumps(spec, ensure_ascii=False))
+                Path(fh.name).replace(side)
+            except OSError:
+                pass
+
+    def remember_many(self, jobs: list[tuple[str, Language, bool]]) -> None:
+        """The texts of many names in one round trip (a background pass starts with this)."""
+        if self.store is None:
+            return
+        try:
+            pipe = self.store.pipeline(transaction=False)
+            for text, lang, slow in jobs:
+                spec = self.spec(text, lang, slow)
+                pipe.set(store.TTS_TEXT + self.name(text, lang, slow), json.dumps(spec, ensure_ascii=False), ex=TTS_TTL)
+            pipe.execute()
         except redis.RedisError:
             pass
 
