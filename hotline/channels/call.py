@@ -2,14 +2,20 @@
 
 Navigation state travels in the Gather/Redirect URLs (node, language, part, silences), so any web
 process can answer any step.
+
+Speed (bench/RESULTS.md): an answer depends only on the content snapshot, the sound version and what
+it says and where its actions lead, so each is built once (cached_answer) and served from memory; what
+a webhook stores on the way (call state, counters, caller memory) goes out as one pipeline just
+before the answer (flush_writes, the voice blueprint's after_request).
 """
 from __future__ import annotations
 
 import logging
+import time
 from urllib.parse import urlencode
 
 import redis
-from flask import Response, request
+from flask import Response, g, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.content import render as P
@@ -26,8 +32,69 @@ log = logging.getLogger(__name__)
 DATE_DIGITS_TIMEOUT = 12
 
 
-def twiml_response(resp: VoiceResponse) -> Response:
+def twiml_response(resp: VoiceResponse | str) -> Response:
     return Response(str(resp), mimetype="text/xml")
+
+
+# Answers are kept in the content snapshot (a reload drops them all), at most this many per snapshot,
+# each for at most an hour (so what building does on the side, e.g. refreshing a spoken text's TTL,
+# still happens now and then).
+ANSWER_LIMIT = 5000
+ANSWER_SECONDS = 3600.0
+
+
+def cached_answer(call: "Call", key: tuple, build) -> str:
+    """The TwiML for `key`, built by `build()` only the first time in this content snapshot, audio
+    library and sound version (`Hotline.sound_version`, when there is one: recordings made or removed at
+    run time).
+
+    `key` must name everything the answer depends on besides those two: what it says (the texts,
+    recording keys and pace of its utterances, or the node, part and notices that give them), the
+    language, and the URLs of its actions. An answer whose speaker flagged it provisional (a
+    placeholder while a sound is missing) is served but not kept.
+    """
+    hl = call.hl
+    library = hl.library  # the recordings this snapshot plays; it comes and goes with the content
+    per_library = call.content.memo.setdefault("answers", {})
+    slot = per_library.get(id(library))
+    if slot is None or slot[0] is not library:  # keeps its library: an id is not reused while it is kept
+        slot = per_library[id(library)] = (library, {})
+    answers = slot[1]
+    sound = getattr(hl, "sound_version", None)
+    full = (sound() if sound is not None else "", hl.config.get("AUDIO_BASE_URL", ""), *key)
+    now = time.monotonic()
+    hit = answers.get(full)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    body = str(build())
+    if len(answers) < ANSWER_LIMIT and not getattr(call._speaker, "provisional", False):
+        answers[full] = (now + ANSWER_SECONDS, body)
+    return body
+
+
+def said(utterances: list[Utterance]) -> tuple:
+    """What a list of utterances says, as part of an answer's key."""
+    return tuple((u.text, u.key, u.slow) for u in utterances)
+
+
+def writes():
+    """This request's one Redis write: a pipeline of everything stored on the way (flush_writes)."""
+    pipe = g.get("voice_writes")
+    if pipe is None:
+        pipe = g.voice_writes = current().redis.pipeline(transaction=False)  # the keys are in different slots
+    return pipe
+
+
+def flush_writes(response: Response) -> Response:
+    """after_request: send the request's writes in one round trip, before the answer; best effort
+    (call state, counters, caller memory: a caller is never kept waiting for them)."""
+    pipe = g.pop("voice_writes", None)
+    if pipe is not None and len(pipe):
+        try:
+            pipe.execute()
+        except redis.RedisError:
+            pass
+    return response
 
 
 def voice_url(path: str, **params: object) -> str:
@@ -41,13 +108,35 @@ class Call:
     def __init__(self) -> None:
         self.hl = current()
         self.content: Content = self.hl.content
-        self.sid = request.form.get("CallSid", "")[:64]
+        form = request.form
+        self.sid = form.get("CallSid", "")[:64]
         # A call the hotline placed (an automatic call-back) has the person on the "To" side.
-        outbound = request.form.get("Direction", "") == "outbound-api"
-        self.caller = request.form.get("To" if outbound else "From", "")[:32]
-        wanted = request.args.get("l", "")
-        self.lang: Language = self.content.lang(wanted or self._stored_lang())
-        self.speaker = self.hl.speaker()
+        outbound = form.get("Direction", "") == "outbound-api"
+        self.caller = form.get("To" if outbound else "From", "")[:32]
+        self._lang: Language | None = None
+        self._speaker = None
+
+    @property
+    def lang(self) -> Language:
+        """The URL's language, else the one stored for this call (read only if needed)."""
+        if self._lang is None:
+            self._lang = self.content.lang(request.args.get("l", "") or self._stored_lang())
+        return self._lang
+
+    @lang.setter
+    def lang(self, value: Language) -> None:
+        self._lang = value
+
+    @property
+    def speaker(self):
+        """Made only when an answer is built (most are served from memory)."""
+        if self._speaker is None:
+            self._speaker = self.hl.speaker()
+        return self._speaker
+
+    def count(self, name: str) -> None:
+        """A counter, with this request's other writes."""
+        stats.add(writes(), self.hl, name)
 
     def _stored_lang(self) -> str | None:
         if not self.sid:
@@ -66,30 +155,29 @@ class Call:
 
     def remember(self, node: str) -> None:
         """Per-call state (language, where the caller is) with a TTL, and the node's visit counter,
-        in one round trip; best effort."""
-        try:
-            pipe = self.hl.redis.pipeline(transaction=False)  # the keys are in different slots
-            if self.sid:
-                key = store.call(self.sid)
-                pipe.hset(key, mapping={"lang": self.lang.code, "node": node})
-                pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
-            stats.add(pipe, self.hl, f"node.{node}")
-            pipe.execute()
-        except redis.RedisError:
-            pass
+        with this request's other writes; best effort."""
+        pipe = writes()
+        if self.sid:
+            key = store.call(self.sid)
+            pipe.hset(key, mapping={"lang": self.lang.code, "node": node})
+            pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
+        stats.add(pipe, self.hl, f"node.{node}")
 
     def remember_caller(self) -> None:
         """Keep the caller's language for next time, under a keyed hash of the number only."""
-        if not self.caller:
-            return
-        try:
-            self.hl.redis.set(store.caller(self.hl.vault.hash(self.caller)), self.lang.code,
-                              ex=self.content.settings.caller_memory_days * 86400)
-        except redis.RedisError:
-            pass
+        if self.caller:
+            writes().set(store.caller(self.hl.vault.hash(self.caller)), self.lang.code,
+                         ex=self.content.settings.caller_memory_days * 86400)
 
     def gather(self, action: str, utterances: list[Utterance], silence_url: str, digits: int = 1,
-               timeout: int | None = None) -> VoiceResponse:
+               timeout: int | None = None) -> str:
+        """Say `utterances` inside a Gather that answers to `action`, then go to `silence_url`: built
+        once per snapshot for the same words and URLs (cached_answer)."""
+        key = ("gather", self.lang.code, action, silence_url, digits, timeout, said(utterances))
+        return cached_answer(self, key, lambda: self.build_gather(action, utterances, silence_url, digits, timeout))
+
+    def build_gather(self, action: str, utterances: list[Utterance], silence_url: str, digits: int = 1,
+                     timeout: int | None = None) -> VoiceResponse:
         resp = VoiceResponse()
         g = resp.gather(num_digits=digits, action=action, method="POST", finish_on_key="",
                         timeout=timeout or self.content.settings.gather_timeout, action_on_empty_result=False)
@@ -99,18 +187,28 @@ class Call:
 
 
 def render(call: Call, node_id: str, part: int = 0, notices: list[Utterance] | None = None,
-           silences: int = 0) -> VoiceResponse:
-    """Speak a node inside a Gather whose silence path comes back here with one more silence."""
+           silences: int = 0) -> str:
+    """Speak a node inside a Gather whose silence path comes back here with one more silence.
+
+    Built once per snapshot for each node, language, part, silence count and notices (cached_answer)."""
     node = call.content.nodes[node_id]
     call.remember(node_id)
-    utterances = list(notices or []) + node_utterances(call.content, call.lang.code, node, part)
     l = call.lang.code
-    return call.gather(voice_url("key", n=node_id, l=l, p=part), utterances,
-                       voice_url("node", n=node_id, l=l, p=part, s=silences + 1))
+
+    def build() -> VoiceResponse:
+        utterances = list(notices or []) + node_utterances(call.content, l, node, part)
+        return call.build_gather(voice_url("key", n=node_id, l=l, p=part), utterances,
+                                 voice_url("node", n=node_id, l=l, p=part, s=silences + 1))
+
+    return cached_answer(call, ("node", node_id, l, part, silences, said(notices or [])), build)
 
 
-def language_menu(call: Call, silences: int = 0) -> VoiceResponse:
-    """Each language offered in its own voice."""
+def language_menu(call: Call, silences: int = 0) -> str:
+    """Each language offered in its own voice (built once per snapshot)."""
+    return cached_answer(call, ("languages", silences), lambda: _language_menu(call, silences))
+
+
+def _language_menu(call: Call, silences: int) -> VoiceResponse:
     resp = VoiceResponse()
     g = resp.gather(num_digits=1, action=voice_url("lang"), method="POST", finish_on_key="",
                     timeout=call.content.settings.gather_timeout, action_on_empty_result=False)
@@ -121,12 +219,16 @@ def language_menu(call: Call, silences: int = 0) -> VoiceResponse:
     return resp
 
 
-def goodbye(call: Call) -> VoiceResponse:
-    stats.count("call.silence_hangup", call.hl)
-    resp = VoiceResponse()
-    call.speaker.add(resp, call.lang, [call.u("goodbye.silence")])
-    resp.hangup()
-    return resp
+def goodbye(call: Call) -> str:
+    call.count("call.silence_hangup")
+
+    def build() -> VoiceResponse:
+        resp = VoiceResponse()
+        call.speaker.add(resp, call.lang, [call.u("goodbye.silence")])
+        resp.hangup()
+        return resp
+
+    return cached_answer(call, ("goodbye", call.lang.code), build)
 
 
 def int_arg(value: str | None) -> int:

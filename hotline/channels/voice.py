@@ -12,7 +12,7 @@ from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.channels import voice_person
-from hotline.channels.call import Call, goodbye, int_arg, language_menu, render, twiml_response, voice_url
+from hotline.channels.call import Call, flush_writes, goodbye, int_arg, language_menu, render, twiml_response, voice_url, writes
 from hotline.channels.voice_reminders import reminder_delete, reminder_filed, reminder_step
 from hotline.channels.webhooks import twilio_signed
 from hotline.content import render as P
@@ -27,6 +27,7 @@ from hotline.store import keys as store
 
 log = logging.getLogger(__name__)
 voice_bp = Blueprint("voice", __name__, url_prefix="/voice")
+voice_bp.after_request(flush_writes)  # each webhook's writes: one pipeline, just before its answer
 
 
 # ---- webhooks ---------------------------------------------------------------------------------
@@ -36,17 +37,21 @@ voice_bp = Blueprint("voice", __name__, url_prefix="/voice")
 def incoming() -> Response:
     """A call comes in: a returning caller goes straight to the main menu in their language."""
     call = Call()
-    stats.count("call.started", call.hl)
+    call.count("call.started")
     known = None
     if call.caller:
-        try:
+        try:  # one round trip: both keys are the caller's ({hash})
             h = call.hl.vault.hash(call.caller)
-            known = call.hl.redis.get(store.caller(h)) or call.hl.redis.hget(store.subscriber(h), "lang")
+            pipe = call.hl.redis.pipeline(transaction=False)
+            pipe.get(store.caller(h))
+            pipe.hget(store.subscriber(h), "lang")
+            remembered, subscribed = pipe.execute()
+            known = remembered or subscribed
         except redis.RedisError:
             known = None
     if known in call.content.settings.languages:
         call.lang = call.content.lang(known)
-        stats.count(f"call.lang.{known}", call.hl)
+        call.count(f"call.lang.{known}")
         call.remember_caller()  # refresh the memory window
         intro = [call.u("person.calling_back")] if request.args.get("cb") and call.content.handoff else []
         return twiml_response(render(call, "main", notices=intro))
@@ -67,7 +72,7 @@ def choose_language() -> Response:
     if chosen is None:
         return twiml_response(language_menu(call))
     call.lang = call.content.lang(chosen)
-    stats.count(f"call.lang.{chosen}", call.hl)
+    call.count(f"call.lang.{chosen}")
     call.remember_caller()
     return twiml_response(render(call, "main", notices=[call.u("welcome")]))
 
@@ -112,9 +117,11 @@ def status() -> Response:
     hl = current()
     sid = request.form.get("CallSid", "")[:64]
     if request.form.get("CallStatus") == "completed" and sid:
-        try:
-            node = hl.redis.hget(store.call(sid), "node")
-            hl.redis.delete(store.call(sid))
+        try:  # read and delete in one round trip (one key)
+            pipe = hl.redis.pipeline(transaction=True)
+            pipe.hget(store.call(sid), "node")
+            pipe.delete(store.call(sid))
+            node, _ = pipe.execute()
         except redis.RedisError:
             node = None
         if node:
@@ -122,7 +129,7 @@ def status() -> Response:
     return Response("", status=204)
 
 
-def press(call: Call, node: Node, part: int, digits: str) -> VoiceResponse:
+def press(call: Call, node: Node, part: int, digits: str) -> str:
     """What a key means on this node: universal keys first, then the node's own options."""
     keys = call.content.settings.keys
     if keys.person and digits == keys.person and call.content.handoff is not None:
@@ -163,8 +170,8 @@ def send_node_sms(call: Call, node: Node) -> Utterance:
         body = P.text(c, lang, node.sms)
     if not in_regions(normalise(call.caller) or "", c.settings.allowed_regions):
         return out_of_region(call, body, f"voice.{node.id}")
-    try:
-        result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}")
+    try:  # what follows the request (its status record, counters) goes with this webhook's one write
+        result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}", writes=writes())
     except redis.RedisError:  # Redis went away mid-send (the outbox, the cap's refund)
         return call.u("sms.not_sent")
     if result.ok:

@@ -6,7 +6,6 @@ from datetime import date, timedelta
 
 import redis
 from flask import request
-from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.channels import voice_person
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
@@ -18,13 +17,12 @@ from hotline.people.optout import forget
 from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
 from hotline.rules.dates import DateError, parse_keypad
-from hotline.runtime import stats
 
 log = logging.getLogger(__name__)
 
 
 def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance], digits: str | None = None,
-                  rule: str | None = None) -> VoiceResponse:
+                  rule: str | None = None) -> str:
     """date: ask for DDMM; confirm: read the deadline back and wait for 1 (yes) or 2 (again)."""
     rule = rule or request.args.get("r", "")
     if rule not in REMINDER_RULES:
@@ -68,7 +66,7 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
 WHATSAPP_KEY = "3"  # on the confirm step (1 yes, 2 enter the date again): reminders on WhatsApp
 
 
-def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance], silences: int = 0) -> VoiceResponse:
+def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance], silences: int = 0) -> str:
     c, l = call.content, call.lang.code
     policy = c.policy
     r = policy.rules[rule]
@@ -76,7 +74,7 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
     now = call.hl.now()
     readback = script.readback(c, l, rule, end)  # a played language hears it in recorded pieces
     if dl.deadline_end(r, start, policy) <= now:
-        stats.count("reminders.optin_passed", call.hl)
+        call.count("reminders.optin_passed")
         return render(call, "main", notices=notices + [call.u("reminders.passed")])
     if not dl.reminder_times(r, start, now, policy):
         return render(call, "main", notices=notices + [readback, call.u("reminders.nothing_left")])
@@ -88,7 +86,7 @@ def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance
                        voice_url("node", n="reminders", st="confirm", r=rule, d=start.isoformat(), l=l, s=silences + 1))
 
 
-def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> VoiceResponse:
+def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> str:
     """Store consent and the schedule, then confirm by SMS (which says how to stop). `via`: where the
     reminders go (WhatsApp when the caller pressed WHATSAPP_KEY).
 
@@ -113,7 +111,7 @@ def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> 
     return render(call, "main", notices=[call.u("reminders.confirmed")])
 
 
-def reminder_filed(call: Call) -> VoiceResponse:
+def reminder_filed(call: Call) -> str:
     try:
         reminders.mark_filed(call.hl, call.caller)
     except redis.RedisError:
@@ -121,13 +119,13 @@ def reminder_filed(call: Call) -> VoiceResponse:
     return render(call, "main", notices=[call.u("reminders.filed_done")])
 
 
-def reminder_delete(call: Call) -> VoiceResponse:
+def reminder_delete(call: Call) -> str:
     """'Delete my data' by phone: the same as the SMS keyword (reminders, language memory, consents)."""
     try:
         forget(call.hl, call.hl.vault.hash(call.caller))
     except redis.RedisError:
         return render(call, "reminders", notices=[call.u("error.try_later")])
-    stats.count("person.deleted", call.hl)
+    call.count("person.deleted")
     return render(call, "main", notices=[call.u("reminders.deleted")])
 
 

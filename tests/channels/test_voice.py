@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import itertools
+import xml.etree.ElementTree as ET
 
 import pytest
 
+from hotline.store import keys as store
 from support import CALLER, Call, Twilio, make_app, outbox
+from support.redis_probe import RoundTripProxy
 
 LANGS = {"kk": "1", "ru": "2", "en": "3"}
 SAY_LANGUAGE = {"ru": "ru-RU", "en": "en-US"}
@@ -283,3 +286,31 @@ def test_local_mode_without_token_accepts_unsigned_requests(r, clock, tmp_path, 
     assert "LOCAL MODE" in caplog.text
     resp = app.test_client().post("/voice", data={"CallSid": "CA1", "From": CALLER})
     assert resp.status_code == 200 and b"<Gather" in resp.data
+
+
+def test_a_menu_step_is_one_redis_round_trip_and_its_answer_comes_from_memory(redis_socket, r, clock, tmp_path,
+                                                                              tts_cache) -> None:
+    """Counted on the wire (a proxy in front of Redis): every step writes call state and counters in one
+    pipeline; the first also reads the caller's language memory; nothing is read or written to build
+    an answer that an earlier call already made (the Kazakh line, the menus)."""
+    with RoundTripProxy(unix=redis_socket) as proxy:
+        app = make_app(None, clock, tmp_path, tts_cache, REDIS_URL=proxy.url)
+        twilio = Twilio(app)
+        first = Call(twilio, r, caller="+77011110001", sid="CA" + "a" * 32)
+        start_in(first, "ru")
+        first.press("1")
+        first.press("9")
+        first.silence()
+        answers = [ET.tostring(root) for root in first.history]
+
+        second = Call(twilio, r, caller="+77011110002", sid="CA" + "b" * 32)
+        trips = []
+        for step in (second.start, lambda: second.press("2"), lambda: second.press("1"), lambda: second.press("9"),
+                     second.silence):
+            proxy.reset()
+            step()
+            trips.append(proxy.round_trips)
+        app.extensions["hotline"].redis.close()
+    assert trips == [2, 1, 1, 1, 1]
+    assert [ET.tostring(root) for root in second.history] == answers, "the same answers, served again"
+    assert r.hgetall(store.call("CA" + "b" * 32))["lang"] == "ru", "the call state was written"
