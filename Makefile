@@ -50,6 +50,7 @@ soak: system $(STAMP)
 bench: system $(STAMP)
 	@$(BIN)/python -c "import pyinstrument" 2>/dev/null || $(BIN)/pip install -q pyinstrument || echo "no pyinstrument: profiles skipped"
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1; } || echo "no wrk: generator cross-check skipped"
+	@$(BIN)/pip install -q --target bench/out/hiredis hiredis >/dev/null 2>&1 || echo "no hiredis: the parser comparison is skipped"
 	$(BIN)/python -m pytest -q -p conftest bench/test_populate.py
 	$(BIN)/python -m bench.run
 

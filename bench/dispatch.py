@@ -3,7 +3,7 @@ processes against a fake Twilio on loopback; every reminder must reach the fake 
 
 Also measured: each fake's own ceiling (a trivial client posting valid messages as fast as it can),
 so it is clear which limit a dispatch figure hit, and dispatch against a fake that takes as long as
-the real API does (BENCH_TWILIO_LATENCY_MS), where the worker's send threads, not its CPU, set the pace.
+the real API does (BENCH_TWILIO_LATENCY_MS), where the requests in flight, not the worker's CPU, set the pace.
 """
 from __future__ import annotations
 
@@ -184,7 +184,7 @@ def dispatch(redis: RedisServer, n: int, workers: int, fake_kind: str = "fast", 
     with fake_twilio(fake_kind, 1, delay) as (url, info):
         env = hotline_env(redis.url, twilio_url=url, clock_start=DAYTIME, data_dir=OUT / "var-worker")
         if threads:
-            env["HOTLINE_WORKER_THREADS"] = str(threads)
+            env["HOTLINE_WORKER_IN_FLIGHT"] = str(threads)
         cmd = [sys.executable, "-m", "hotline.cli", "worker", "--once"]
         t0 = time.time()
         procs = [subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -208,14 +208,14 @@ def dispatch(redis: RedisServer, n: int, workers: int, fake_kind: str = "fast", 
     wall = t1 - t0
     window = (last - first) if last > first else float("nan")
     result = {"reminders": n, "workers": workers, "fake": fake_kind, "fake_delay_ms": delay * 1000,
-              "threads": threads or 8,
+              "threads": threads or 32,
               "wall_s": wall, "msgs_per_s": n / wall, "first_to_last_s": window,
               "msgs_per_s_sending": (n - 1) / window if window == window and window > 0 else float("nan"),
               "startup_to_first_s": first - t0 if first != float("inf") else float("nan"),
               "received": len(got), "unique": len(unique), "exactly_once": ok, "left_due": leftover_due,
               "left_inflight": inflight, "reports": [o for _, o, _ in outs], "errors": [e for _, _, e in outs if e],
               "populate_s": populate_s, "fake_cpu_ms_per_msg": fcpu / max(1, len(got)) * 1000}
-    log(f"  dispatch {n} with {workers} worker(s) x {threads or 8} threads, fake {fake_kind} {delay * 1000:.0f} ms: "
+    log(f"  dispatch {n} with {workers} worker(s) x {threads or 32} in flight, fake {fake_kind} {delay * 1000:.0f} ms: "
         f"{result['msgs_per_s']:.0f}/s overall, {result['msgs_per_s_sending']:.0f}/s while sending, "
         f"exactly once: {ok} ({len(got)} received, {len(unique)} unique)")
     return result
@@ -240,7 +240,7 @@ def run(n: int, latency_n: int, latency_ms: float, log=print) -> dict:
         out["one"] = dispatch(redis, n, 1, log=log)
         out["two"] = dispatch(redis, n, 2, log=log)
         if latency_n:
-            out["latency"] = [dispatch(redis, latency_n, 1, delay=latency_ms / 1000, threads=t, log=log) for t in (8, 64)]
+            out["latency"] = [dispatch(redis, latency_n, 1, delay=latency_ms / 1000, threads=t, log=log) for t in (8, 32, 64)]
     finally:
         redis.stop()
     return out

@@ -26,7 +26,7 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from fake_twilio import MESSAGE_FIELDS, FakeTwilio  # noqa: E402
+from support.twilio_api import MESSAGE_FIELDS, FakeTwilio  # noqa: E402
 
 from .common import HOST, SID, TOKEN  # noqa: E402
 

@@ -17,7 +17,8 @@ from .dispatch import START, fake_twilio
 
 WEB_PARTS = {  # label: (function name, file fragment) measured inclusively
     "signature check (RequestValidator.validate)": ("validate", "request_validator"),
-    "prompt texts (prompts.text: plurals of every period per call)": ("text", "hotline/prompts.py"),
+    "prompt texts (content.render.text; now only when an answer is first built)": ("text", "hotline/content/render.py"),
+    "building an answer (call.cached_answer misses)": ("build_gather", "hotline/channels/call.py"),
     "Redis round trips (redis-py execute)": ("execute_command", "redis/client.py"),
     "Redis pipelines (redis-py)": ("execute", "redis/client.py"),
     "TwiML to XML (twilio.twiml)": ("__str__", "twilio/twiml"),

@@ -7,7 +7,8 @@ from pathlib import Path
 
 MARK = "<!-- section:{} -->"
 END = "<!-- /section:{} -->"
-ORDER = ("context", "webhooks", "dispatch", "scale", "startup", "profile", "firstcall", "notes")
+ORDER = ("context", "summary", "webhooks", "dispatch", "scale", "startup", "profile", "firstcall", "wire", "notes")
+PARTS = ("webhooks", "dispatch", "scale", "startup", "profile", "wire")
 
 
 def _met(ok: bool) -> str:
@@ -101,7 +102,7 @@ def dispatch_md(d: dict, ctx: dict) -> str:
     return f"""## 2. Reminder dispatch
 
 {d['n']:,} subscribers (filing rule, arrived 3 December), written in bulk (bench/populate.py, proven
-equal to `reminders.subscribe` by tests/test_cluster.py), each with one reminder due at
+equal to `reminders.subscribe` by tests/store/test_cluster.py), each with one reminder due at
 {'11:00'} on 7 December; `hotline worker --once` processes with `HOTLINE_CLOCK_START=2026-12-07T11:00+05:00`
 (daytime: nothing deferred), REDIS_URL and TWILIO_* pointing at the fake. Exactly once is counted at
 the fake: every To number it accepted, against the numbers scheduled.
@@ -119,23 +120,23 @@ near-linear with two: {_met(scaling >= 1.7)} (×{scaling:.2f}); every reminder e
 {_met(one['exactly_once'] and two['exactly_once'])}.
 
 The fakes' own ceilings (a trivial closed-loop client, 16 connections, valid messages):
-tests/fake_twilio.FakeTwilio (http.server, one thread and one connection per request) **{_f(c['tests']['msgs_per_s'])} msgs/s**;
+tests/support/twilio_api.FakeTwilio (http.server, one thread and one connection per request) **{_f(c['tests']['msgs_per_s'])} msgs/s**;
 bench/fakes.py `fast` (asyncio, keep-alive) **{_f(c['fast']['msgs_per_s'])} msgs/s** (using {c['fast']['fake_cpu_share']:.0%}
 of a core). The dispatch runs use the fast fake, which spent {one['fake_cpu_ms_per_msg']:.2f} ms of CPU per message:
-the fake is not the limit; the worker's CPU is (see the profile: about half of it inside the twilio
-library's request, most of the rest in ~10 Redis round trips per message).
+the fake is not the limit; the worker's CPU is (§5: mostly the twilio library's request; §6: the
+Redis round trips per message).
 
 Against a fake that answers like the real API, after {lat[0]['fake_delay_ms']:.0f} ms (BENCH_TWILIO_LATENCY_MS), one worker:
 
-| reminders | send threads | API latency ms | msgs/s | exactly once |
+| reminders | requests in flight | API latency ms | msgs/s | exactly once |
 | ---: | ---: | ---: | ---: | :---: |
 {lat_rows}
 
-With a real API the worker's pace is threads ÷ latency, not CPU: 8 threads (the default) at 150 ms is
-about 50 msgs/s, so 100,000 reminders due at 10:00 would take over half an hour for one worker.
-`HOTLINE_WORKER_THREADS` raises it (each thread is one request in flight; it is also the most
-reminders a worker killed mid-request can leave "uncertain"). Twilio's own account limits (concurrent
-API requests, messages per second per sender) apply beyond that.
+With a real API the worker's pace is requests in flight ÷ latency, not CPU: the default 32 at 150 ms is
+about 200 msgs/s (100,000 reminders in about 8 minutes for one worker). `HOTLINE_WORKER_IN_FLIGHT` or
+`hotline worker --in-flight N` sets it; it is also the most reminders a worker killed mid-request can
+leave "uncertain" (never resent, counted). Twilio's own account limits (concurrent API requests,
+messages per second per sender) apply beyond that.
 """
 
 
@@ -154,9 +155,9 @@ def scale_md(s: dict, ctx: dict) -> str:
 Two reminders per subscriber (the filing rule). Memory: INFO `used_memory` before and after writing the
 subscribers alone (no reminder left: a past deadline), then after adding their reminders (the jobs
 hash, the due sorted set and each person's set of reminder ids). Poll: `reminders.run_once` with nothing
-due (16 shards, one CLAIM script each). Claim: `reminders.claim` of 100 due reminders from one shard
-(put back after each, untimed); read: the batch read-ahead `run_once` then does (2 pipelined round
-trips). Medians of {sizes[0]['reps']} repetitions.
+due (16 shards, one CLAIM script each). Claim: `schedule.claim_jobs` of 100 due reminders from one shard, which
+reads their data in the same script (put back after each, untimed); read: the subscriber and opt-out reads
+the worker's mark step adds for them (one pipeline). Medians of {sizes[0]['reps']} repetitions.
 
 | reminders | subscribers | written in s | B / subscriber | B / reminder | B / subscriber with its reminders | Redis MiB | poll ms | claim 100 ms | read 100 ms |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -206,85 +207,194 @@ def profile_md(p: dict, ctx: dict) -> str:
     return "\n".join(out)
 
 
-NOTES = """## 6. What limits each figure, what was changed, what is left
+NOTES = """## 7. What limits each figure, what was changed (issue 17), what is left
 
-**Webhooks.** The limit is the web workers' CPU: two sync gunicorn workers on two cores, shared with
-Redis and the load generator. The hotline spends several times the bare endpoint's CPU per request.
-The profile (§5) shows where: the largest part of a webhook is `prompts.text`, which recomputes
-`common_values` (the plural forms of every legal period, through Babel's `Locale.parse` and plural
-rules) for every prompt of every answer; then the Redis round trips (call state, caller memory, stats:
-several per request) and, on "8", the REST call. None of that is in the files this benchmark may
-change (prompts.py, voice.py, stats.py, sender.py): see "for the lead" below. Raising `--workers`
-does not help on 2 cores; more machines behind a load balancer do (web processes share nothing but Redis).
+**Webhooks.** The web workers' CPU is still the limit: two sync gunicorn workers on two cores, shared
+with Redis and the load generator. Issue 17 took out what did not have to happen per request:
+- each answer (a menu, a topic part, an office, the language menu, a reminder step, goodbye) is built
+  once per content snapshot and sound version and served from memory (`channels/call.cached_answer`,
+  keyed by node, language, part, silence count and notices, or by a Gather's words and URLs; at most
+  5,000 per snapshot, each rebuilt after an hour); no TwiML objects, prompt texts or Speaker per request;
+- what a webhook stores (call state, the node's and the call's counters, caller memory, the SMS status
+  record) is one pipeline sent just before the answer (`flush_writes`, the voice blueprint's
+  after_request); "/voice" reads the caller's memory in one pipelined read; the status callback reads
+  and deletes the call state in one transaction;
+- the signature is checked with one HMAC (the URL as we have it) and the library's two-variant check
+  only when that one fails;
+- the language of a call is read from Redis only if the URL lacks it (it never does after the first step).
+What is left per request (§6) is Flask/werkzeug (request context, form parsing, the session interface,
+the response) and the one write: the bare endpoint has none of it, so the ratio cannot reach 1 on this
+stack; gunicorn's sync workers serialise each request's Redis round trip with its CPU.
 
-**Dispatch.** The limit is one worker process's CPU (Python, one GIL): about half of each message is
-the twilio library's request (requests + urllib3), most of the rest ~10 Redis round trips (half of
-them in sender.py). Two workers on two cores share those cores with Redis and the fake, so they scale
-below 2×; on separate machines they scale freely (claims are atomic per shard). Against a real API,
-latency, not CPU, sets the pace unless HOTLINE_WORKER_THREADS is raised.
+**Dispatch.** The limit is one worker process's CPU (Python, one GIL) against the fast fake, and the
+requests in flight against a slow one. Issue 17 changed:
+- Redis: three round trips per reminder, each shared by many (claim + its data; mark + subscriber +
+  opt-out + cap; settle + status record + counters), all scripts registered once and sent as EVALSHA
+  inside one pipeline per loop turn (redis-py's own pipelined scripts ask SCRIPT EXISTS every time,
+  and a cluster pipeline refuses evalsha); a NOSCRIPT (Redis restarted) reloads and reruns that call;
+- a re-queue (retry, night) never resurrects a reminder cancelled while it was being tried;
+- HTTP: the twilio client runs on a pooled urllib3 HTTP client (keep-alive, as many connections kept
+  as requests in flight, no retries: a request without an answer is settled by asking Twilio, never by
+  resending); requests + TwilioHttpClient cost about 2.5× the CPU per message and kept only 10
+  connections per host;
+- concurrency: at most `HOTLINE_WORKER_IN_FLIGHT` (or `hotline worker --in-flight N`; default 32)
+  requests at once. A reminder is marked 'sending' only as its request starts, so this bound is also
+  the most reminders a worker killed with kill -9 can leave 'uncertain' (never resent, counted and
+  logged). The trade-off: pace against a real API ≈ bound ÷ latency (32 at 150 ms ≈ 200/s, 64 ≈
+  400/s, 8 ≈ 50/s), against more uncertain reminders after a crash and more of Twilio's account
+  concurrency used (Twilio limits concurrent API requests per account).
 
-**Changes made in hotline/reminders.py** (measured here, all tests pass):
-- the worker reads each claimed batch ahead (job data and subscribers: 2 pipelined round trips per
-  100 instead of 2 per message), renders each (language, rule, deadline) text once per batch, counts
-  `reminders.sent` once per batch, and finishes a reminder with one Lua script (FINISH) instead of a
-  4-command MULTI/EXEC;
-- `MARK` (Lua) sets "sending" only if the reminder still exists and this worker's lease still holds:
-  a STOP/DELETE after the read-ahead still wins, and a reminder whose lease ran out while queued is
-  not sent by a worker that no longer holds it (before, it could be sent by two);
-- batches overlap (the next one is claimed while the last one sends; at most two ahead); threads
-  configurable by HOTLINE_WORKER_THREADS (default 8, as before);
-- the twilio library's per-request INFO logging (ten lines per SMS through the masking filter and
-  one handler lock) is set to WARNING in the worker;
-- a run reads the clock at every claim: a run that outlasts the 120 s lease (e.g. 100,000 reminders)
-  claimed late batches with leases counted from its start, already expired, so a second worker could
-  claim them again (with MARK's lease check that is now skipped, not sent twice);
-- the RunReport counters are updated under a lock (many send threads);
-- pipelines whose keys share one slot say `transaction=True` explicitly: redis-py's RedisCluster
-  defaults to no transaction (silently non-atomic), a single Redis to MULTI/EXEC.
+**hiredis**: see §6 for the measurement with and without it in the same run. It is not a dependency
+(pyproject.toml): redis-py uses it when it is installed, so a deployment that measures a gain adds
+`pip install hiredis` without a code change.
 
-**Redis Cluster** (tests/test_cluster.py, 3 primaries on loopback, `redis-cluster://`): the reminder
-path works, each reminder is sent once (in-process and by `hotline worker --once`), STOP cancels, and
-every Lua script's keys (CLAIM, CANCEL, FINISH, MARK) share one slot. Elsewhere, for the lead:
-`store.connect` gives a cluster a plain RedisCluster (no outage breaker); `sender.permit`
-(INCR + EXPIRE) and `operator.take_attempt` (SET NX + INCR) use `pipeline()`, which on a
-RedisCluster is not a transaction: say `transaction=True` (one key, one slot, so it works there);
-`hl:stats:<day>`, `hl:outbox` and `hl:content:error` carry no hash tag (fine: single-key commands).
+**Deployment.** Web capacity is CPU-bound per process: scale out web machines behind one Redis (they
+share nothing else). Workers: one per core, `--in-flight` ≈ target msgs/s × API latency.
+"""
 
-**For the lead (files this work may not touch), by expected gain:**
-1. `prompts.common_values` per (content, language), computed once instead of per prompt: about a third
-   of a webhook's CPU (Babel `Locale.parse` and plural rules for every legal period, for every
-   prompt). The same in the worker's message text (already cached per batch there).
-2. Webhook Redis round trips: `voice.Call.remember` + `stats.count` + caller memory are 3-5 round
-   trips per step; one pipeline per request (transaction=False; they span slots) would do.
-3. sender.py: `permit` is 2 round trips and `_deliver`'s status record 2 more (HSET + EXPIRE) plus
-   `stats.count`: one pipeline each would cut the worker's ~10 round trips per message to ~6. The
-   twilio library's INFO logging should be lowered where the client is made (the web process logs
-   ten lines per "send me this" SMS too).
-4. `hiredis` (redis-py's C parser) would cut the client-side cost of every round trip.
-5. Deployment: web capacity is CPU-bound per process; scale out web machines behind one Redis.
-   Workers: raise HOTLINE_WORKER_THREADS to cover the API latency (threads ≈ target msgs/s ×
-   latency), and run one worker per core. Redis: `hash-max-listpack-value 256` would keep subscriber
-   hashes as listpacks (smaller); Redis ≥ 7.2 keeps small sets compact.
+# Issue 17's table: its goals, the figures before (RESULTS.md of the turn before and the issue's re-run on
+# this machine, 2026-12-01), and this run's.
+BEFORE = {"rps_ratio": "0.31 / 0.30", "p99_ratio": "4.96 / 3.63", "capacity": "9,275 / 6,339", "one_worker": "351",
+          "latency": "52 (8 in flight), 303 (64)"}
+# Counted with bench/wire.py's probes on b869e18 (the code before issue 17), same walk, same Redis:
+BEFORE_WIRE = {"webhook_rt": 2.50, "webhook_cmds": 6.1, "reminder_rt": 5.09, "reminder_cmds": 24.1}
+
+
+def summary_md(results: dict, ctx: dict, sections: dict) -> str:
+    w, d, wire = results.get("webhooks"), results.get("dispatch"), results.get("wire")
+    rows = []
+    if w:
+        at50 = next((r for r in w["table"] if r["level"] == 50), w["table"][-1])
+        cap = w["capacity"]["calls"]
+        rows.append(f"| throughput at 50 callers, hotline ÷ bare | ≥ 0.5 | {BEFORE['rps_ratio']} | "
+                    f"**{at50['rps_ratio']:.2f}** ({_f(at50['hotline']['rps'])} ÷ {_f(at50['bare']['rps'])} req/s) | "
+                    f"{_met(at50['rps_ratio'] >= 0.5)} |")
+        rows.append(f"| p99 at 50 callers, hotline ÷ bare | ≤ 2 | {BEFORE['p99_ratio']} | "
+                    f"**{at50['p99_ratio']:.2f}** ({_f(at50['hotline']['p99_ms'], 1)} ÷ {_f(at50['bare']['p99_ms'], 1)} ms) | "
+                    f"{_met(at50['p99_ratio'] <= 2)} |")
+        rows.append(f"| simultaneous calls one 2-core machine holds (a request per call every 10 s, p99 < 100 ms) | "
+                    f"≥ 20,000 | {BEFORE['capacity']} | **{_f(cap)}** | {_met(cap >= 20000)} |")
+    if d:
+        one = d["one"]["msgs_per_s_sending"]
+        rows.append(f"| reminders per second, one worker, fast fake API | ≥ 500 | {BEFORE['one_worker']} | **{_f(one)}** | "
+                    f"{_met(one >= 500)} |")
+        lat = {x["threads"]: x for x in d.get("latency") or []}
+        best64 = lat.get(64)
+        if best64:
+            rows.append(f"| reminders per second, one worker, fake API answering in {best64['fake_delay_ms']:.0f} ms | ≥ 300 with at most "
+                        f"64 in flight | {BEFORE['latency']} | **{_f(best64['msgs_per_s_sending'])}** (64 in flight); "
+                        + "; ".join(f"{_f(x['msgs_per_s_sending'])} ({k})" for k, x in sorted(lat.items()) if k != 64)
+                        + f" | {_met(best64['msgs_per_s_sending'] >= 300 and best64['exactly_once'])} |")
+        both = d["one"]["exactly_once"] and d["two"]["exactly_once"]
+        rows.append(f"| exactly once, {d['two']['reminders']:,} reminders, two workers | all | yes | "
+                    f"**{d['two']['unique']:,} of {d['two']['reminders']:,} unique**, {d['two']['received']:,} received | {_met(both)} |")
+    if wire:
+        steps = wire["webhook"]
+        rt = sum(s["round_trips"] for s in steps) / len(steps)
+        cmds = sum(sum(s["commands"].values()) for s in steps) / len(steps)
+        menu = [s["round_trips"] for s in steps if "/voice/key" in s["path"] and s["digits"] != "8"]
+        rows.append(f"| Redis round trips per webhook (mean of the walk; a menu key press) | one write | "
+                    f"{BEFORE_WIRE['webhook_rt']:.2f} ({BEFORE_WIRE['webhook_cmds']:.1f} commands) | "
+                    f"**{rt:.2f}** ({cmds:.1f} commands); **{max(menu) if menu else float('nan'):g}** per key press | "
+                    f"{_met(bool(menu) and max(menu) <= 1)} |")
+        rem = wire["reminder"]
+        rows.append(f"| Redis round trips per reminder | ≤ 3 | {BEFORE_WIRE['reminder_rt']:.2f} ({BEFORE_WIRE['reminder_cmds']:.1f} commands) | "
+                    f"**{rem['round_trips_per_msg']:.2f}** ({rem['commands_per_msg']:.1f} commands, in scripts) | "
+                    f"{_met(rem['round_trips_per_msg'] <= 3)} |")
+        b = wire["app_cpu"]["best"]
+        rows.append(f"| the app's own CPU per webhook, no HTTP server (min of {wire['app_cpu']['runs']} fresh processes) | - | - | "
+                    f"hotline **{b['hotline']['mean_ms']:.3f} ms**"
+                    + (f" (with hiredis {b['hotline_hiredis']['mean_ms']:.3f})" if "hotline_hiredis" in b else "") + ", "
+                    f"bare {b['bare']['mean_ms']:.3f} ms | - |")
+    if not rows:
+        return sections.get("summary", "")
+    return f"""## Issue 17: the table, before and after
+
+Before: bench/RESULTS.md of the turn before / the issue's re-run on this machine. After: this run
+(`{ctx['command']}`, {ctx['started']}; load average {ctx['load_before'][0]:.1f} before, {ctx['load_after'][0]:.1f} after:
+see "How these figures were made"). Every timed figure is a ratio against the bare endpoint measured
+in the same run, or a rate; the round trips and commands are counted (bench/wire.py), not timed.
+
+| figure | goal | before | after | |
+| --- | --- | --- | --- | --- |
+{chr(10).join(rows)}
+"""
+
+
+def wire_md(x: dict, ctx: dict) -> str:
+    rows = []
+    for s in x["webhook"]:
+        cmds = ", ".join(f"{k} {v:g}" for k, v in s["commands"].items())
+        rows.append(f"| {s['path']}" + (f" [{s['digits']}]" if s["digits"] else "") +
+                    f" | {s['round_trips']:g} | {sum(s['commands'].values()):g} | {cmds} |")
+    rem = x["reminder"]
+    b = x["app_cpu"]["best"]
+    steps = ", ".join(f"{v:.2f}" for v in b["hotline"]["per_step_ms"])
+    bare = b["bare"]["mean_ms"]
+    wp = x["worker_parsers"]
+    if "hotline_hiredis" in b and wp:
+        hiredis = (f"the app {b['hotline_hiredis']['mean_ms']:.3f} ms per request with it, {b['hotline']['mean_ms']:.3f} ms without "
+                   f"(×{b['hotline_hiredis']['mean_ms'] / b['hotline']['mean_ms']:.2f}); the worker {wp['hiredis']:.3f} ms per "
+                   f"reminder with it, {wp['no_hiredis']:.3f} ms without (×{wp['hiredis'] / wp['no_hiredis']:.2f}).")
+    else:
+        hiredis = "not measured in this run (it could not be installed into bench/out/hiredis)."
+    return f"""## 6. Counted, not timed: round trips, commands, the app's own CPU
+
+Redis round trips are counted on the wire by a proxy in front of Redis (tests/support/redis_probe.py:
+every burst a client sends after the server last answered is one), commands by `INFO commandstats`
+(commands inside Lua scripts included), the app in this process against a real Redis and the fast fake,
+{40} calls of the walk, per step:
+
+| step | round trips | commands | which |
+| --- | ---: | ---: | --- |
+{chr(10).join(rows)}
+
+Before issue 17 (b869e18, same probes): 5, 4, 1, 1, 1, 1, 4, 3 round trips (2.50 per step), 6.1 commands.
+"/voice" reads the caller's language memory (one pipelined read: both keys are the caller's) before it
+can answer, and "8" asks the permit (opt-out, daily cap) before the SMS leaves: each needs one read
+before its answer. Every other step is one write; the status callback reads the call's node and
+deletes it in one transaction, then counts the hang-up.
+
+**A reminder**, {rem['reminders']:,} due, one `run_once` with {rem['in_flight']} in flight: **{rem['round_trips_per_msg']:.3f}
+round trips** and {rem['commands_per_msg']:.1f} commands per message ({', '.join(f'{k} {v:.2f}' for k, v in rem['commands'].items())}).
+Before: 5.09 round trips and 24.1 commands (EVAL of the whole script text, MULTI/EXEC blocks). Each
+reminder takes part in three round trips (the claim, which also reads its data; the mark, which also
+reads the subscriber and the permit; the settle, which also writes the status record and the counters),
+and each of those serves every reminder starting or ending at that moment (one pipeline per loop turn).
+
+**The app's own CPU** (the WSGI app called directly, no gunicorn, no sockets but Redis; min of
+{x['app_cpu']['runs']} fresh processes, {x['app_cpu']['calls']} walks each): hotline **{b['hotline']['mean_ms']:.3f} ms** per request
+(per step {steps}), bare {bare:.3f} ms. What is left per menu step is the form (werkzeug), the
+signature (one HMAC of the URL and 13 fields), the session interface, one pipelined write and Flask's
+request context; "8" is the REST call.
+
+**hiredis** (redis-py's C reply parser; not a dependency, installed by `make bench` into bench/out/hiredis
+for this comparison only, each figure the min of fresh processes): {hiredis} Replies here are small (a
+few integers per webhook; per loop turn of the worker a handful of short replies), so the parser is a
+small share either way; see the notes for the decision.
 """
 
 
 def write(path: Path, ctx: dict, results: dict) -> None:
     text = path.read_text() if path.exists() else ""
     sections = dict(re.findall(r"<!-- section:(\w+) -->\n(.*?)<!-- /section:\1 -->", text, flags=re.S))
-    if len(results) == len(ORDER) - 3 or "context" not in sections:  # a partial run keeps the full run's header (firstcall has its own command)
+    full = set(results) >= set(PARTS)
+    if full or "context" not in sections:  # a partial run keeps the full run's header
         sections["context"] = context_md(ctx)
     makers = {"webhooks": webhooks_md, "dispatch": dispatch_md, "scale": scale_md, "startup": startup_md,
-              "profile": profile_md}
+              "profile": profile_md, "wire": wire_md}
+    if full:
+        sections["summary"] = summary_md(results, ctx, sections)
     for part, res in results.items():
         if res is not None:
             body = makers[part](res, ctx)
-            if len(results) < 5:
+            if not full:
                 body += f"\n_(This section: `{ctx['command']}`, {ctx['started']}.)_\n"
             sections[part] = body
     sections.setdefault("notes", NOTES)
     if "notes" not in results:
         sections["notes"] = NOTES
-    head = ("# Benchmarks (Issue 6)\n\nRerun: `make bench` (all of it, about 8 minutes on 2 cores), or "
+    head = ("# Benchmarks (Issues 6 and 17)\n\nRerun: `make bench` (all of it, about 8 minutes on 2 cores), or "
             "`python -m bench.run --help` for sizes and parts. Raw figures: bench/out/results-*.json.\n\n")
     body = "\n".join(f"{MARK.format(k)}\n{sections[k].rstrip()}\n{END.format(k)}\n" for k in ORDER if k in sections)
     path.write_text(head + body)

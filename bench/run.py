@@ -2,7 +2,7 @@
 
 Sizes come from the environment (or the matching flags):
 
-  BENCH_ONLY=webhooks,dispatch,scale,startup,profile   parts to run (default: all)
+  BENCH_ONLY=webhooks,dispatch,scale,startup,profile,wire   parts to run (default: all)
   BENCH_LEVELS=1,10,50,200      closed-loop callers      BENCH_DURATION=5  BENCH_WARM=1.5  BENCH_REPEATS=2
   BENCH_CAP_DURATION=8          open-loop probe length   BENCH_CAP_WARM=3
   BENCH_REMINDERS=20000         reminders due at once (Issue 6 asks 100000: ~10 min of dispatch alone here)
@@ -28,7 +28,7 @@ from pathlib import Path
 from . import report
 from .common import OUT, ROOT, redis_server_binary
 
-PARTS = ("webhooks", "dispatch", "scale", "startup", "profile")
+PARTS = ("webhooks", "dispatch", "scale", "startup", "profile", "wire")
 
 
 def _ints(s: str) -> list[int]:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict = {}
     if "webhooks" in only:
         log("webhooks: the Procfile's gunicorn vs a bare Flask endpoint")
-        from hotline.channels import webhooks
+        from . import webhooks
         results["webhooks"] = webhooks.run(_ints(args.levels), args.warm, args.duration, args.repeats, args.cap_warm,
                                            args.cap_duration, args.loadgen_procs, log)
     if "dispatch" in only:
@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         log("profiles (pyinstrument)")
         from . import profiles
         results["profile"] = profiles.run(log)
+    if "wire" in only:
+        log("wire: round trips and commands counted, the app's own CPU (hiredis or not)")
+        from . import wire
+        walk = (results.get("webhooks") or {}).get("walk")
+        results["wire"] = wire.run(walk, log)
     context["elapsed_s"] = time.perf_counter() - t_all
     context["load_after"] = os.getloadavg()
     for part, res in results.items():
