@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test check lint bench soak system clean
+.PHONY: run test check simulate outbox lint bench soak system clean
+
+# make run PORT=5050 when port 5000 is taken (on macOS, AirPlay listens on it).
+PORT ?= 5000
 
 # Debian packages the hotline uses: espeak-ng speaks Kazakh, sox makes phone-quality audio,
 # redis-server (and redis-tools' redis-cli, for the cluster test) backs tests and benchmarks,
@@ -30,10 +33,18 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	@command -v espeak-ng >/dev/null || $(MAKE) --no-print-directory system
-	$(BIN)/hotline run
+	@$(BIN)/hotline run --port $(PORT)
 
+# Operator commands from a fresh clone, no activation needed (or: . .venv/bin/activate; hotline --help).
 check: $(STAMP)
-	$(BIN)/hotline check
+	@$(BIN)/hotline check
+
+# A call in the terminal to the hotline `make run` started (KEYS="3 1 2 8" presses them; SMS=HELP texts instead).
+simulate: $(STAMP)
+	@$(BIN)/hotline simulate $(if $(KEYS),--keys "$(KEYS)") $(if $(SMS),--sms "$(SMS)")
+
+outbox: $(STAMP)
+	@$(BIN)/hotline outbox
 
 # The layers (docs/ARCHITECTURE.md) and the code style, checked before any test runs.
 lint: $(STAMP)

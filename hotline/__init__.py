@@ -44,11 +44,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     cfg = app.config
     production = cfg["HOTLINE_ENV"] == "production"
     data_dir = Path(cfg["HOTLINE_DATA_DIR"])
-    if not cfg["TWILIO_AUTH_TOKEN"]:
-        if production:
-            raise RuntimeError("HOTLINE_ENV=production needs TWILIO_AUTH_TOKEN: webhooks must be signed")
-        log.warning("LOCAL MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked. "
-                    "Never expose this server to the internet like this.")
+    if not cfg["TWILIO_AUTH_TOKEN"] and production:
+        raise RuntimeError("HOTLINE_ENV=production needs TWILIO_AUTH_TOKEN: webhooks must be signed")
+    if cfg["STARTUP_WARNINGS"] and not os.environ.get(config.STARTUP_WARNED):
+        for warning in config.startup_warnings(cfg):
+            log.warning(warning)
     secret = cfg["HOTLINE_SECRET_KEY"]
     if not secret:
         if production:

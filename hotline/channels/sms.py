@@ -187,10 +187,10 @@ def inbound() -> Response:
             return _store_down(hl, number, body)
         if not gate.ok:
             return _reply(None)  # opted out, capped, or not allowed: silence is the promise here
-        if intent in ("stop", "start"):
-            return _reply(conv.t(f"sms.{intent}"))
-        text = conv.answer()
-        stats.count(f"{via}.sent", hl)
+        text = conv.t(f"sms.{intent}") if intent in ("stop", "start") else conv.answer()
+        if intent not in ("stop", "start"):
+            stats.count(f"{via}.sent", hl)
+        sender.record_reply(hl, number, text, f"sms.{intent or 'help'}")
         return _reply(text)
     except redis.RedisError:
         return _store_down(hl, number, body)

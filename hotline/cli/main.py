@@ -1,26 +1,22 @@
 """`hotline ...`: the commands operators and developers run."""
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import datetime
 
 import click
 
 from hotline.cli.audio import audio_group
 from hotline.cli.check import check_command
+from hotline.cli.serve import run_command, serve_command
 from hotline.cli.simulate import simulate_command
-from hotline.store import keys as store
-from hotline.store.connection import data_dir, start_embedded
 
 
 def _app():
+    """The hotline for a command that serves no webhooks: the servers' start-up warnings are not its own."""
     from hotline import create_app
-    return create_app()
+    return create_app({"STARTUP_WARNINGS": False})
 
 
 def _hotline():
@@ -32,102 +28,20 @@ def main() -> None:
     """SMS and voice hotline for people seeking asylum in Kazakhstan."""
 
 
-def _embedded_env() -> dict[str, str]:
-    """Environment for child processes: one embedded Redis shared by all of them when REDIS_URL is unset."""
-    env = dict(os.environ)
-    if not env.get("REDIS_URL"):
-        sock = start_embedded(data_dir())
-        env["REDIS_URL"] = f"unix://{sock}"
-    return env
-
-
-def _gunicorn(host: str, port: int, workers: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{host}:{port}",
-            "--timeout", "15", "--graceful-timeout", "5", "hotline:create_app()"]
-
-
-def _supervise(procs: list[subprocess.Popen], on_tick=None) -> None:
-    """Run children until one exits or we are interrupted; then stop them all (no orphans)."""
-    stopping = False
-
-    def stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        while not stopping and all(p.poll() is None for p in procs):
-            if on_tick:
-                on_tick()
-            time.sleep(0.5)
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        if on_tick:
-            on_tick()  # show what arrived since the last look before saying goodbye
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
-@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes")
-def serve(host: str, port: int, workers: int) -> None:
-    """Run the web server (gunicorn), with the embedded Redis when REDIS_URL is unset."""
-    env = _embedded_env()
-    _supervise([subprocess.Popen(_gunicorn(host, port, workers), env=env)])
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True)
-def run(host: str, port: int) -> None:
-    """Everything for local use: embedded Redis, web server, reminder worker, and the outbox."""
-    env = _embedded_env()
-    procs = [subprocess.Popen(_gunicorn(host, port, 2), env=env),
-             subprocess.Popen([sys.executable, "-m", "hotline.cli", "worker"], env=env)]
-    base = f"http://{host}:{port}"
-    click.echo(f"""
-The hotline is running at {base}  (Ctrl-C stops everything)
-  Try a call in this terminal:   .venv/bin/hotline simulate --url {base}
-  Or post the first webhook:     curl -X POST {base}/voice -d CallSid=CAtest -d From=+77000000000
-  Text it:                       curl -X POST {base}/sms -d From=+77000000000 -d Body=HELP
-  Operator dashboard:            {base}/operator  (set OPERATOR_PASSWORD first)
-Outgoing SMS are printed below (no Twilio credentials: they go to the local outbox).
-""")
-    os.environ["REDIS_URL"] = env["REDIS_URL"]
-    hl = _hotline()
-    seen = hl.redis.llen(store.OUTBOX)
-
-    def show_outbox() -> None:
-        nonlocal seen
-        try:
-            entries = hl.redis.lrange(store.OUTBOX, seen, -1)
-        except Exception:  # noqa: BLE001 - the server may be stopping
-            return
-        for raw in entries:
-            e = json.loads(raw)
-            click.echo(f"[outbox] to {e['to']} ({e['purpose']}): {e['body']}")
-        seen += len(entries)
-
-    _supervise(procs, show_outbox)
-
-
 @main.command()
 @click.option("--once", is_flag=True, help="send what is due now, then exit (for cron-style schedulers)")
 @click.option("--poll", default=5.0, show_default=True, help="seconds between polls")
 @click.option("--in-flight", "in_flight", type=click.IntRange(1, 1000), default=None,
               help="most requests to Twilio at once (default HOTLINE_WORKER_IN_FLIGHT, else 32): the pace against "
                    "a slow API, and the most reminders a killed worker can leave uncertain")
-def worker(once: bool, poll: float, in_flight: int | None) -> None:
+@click.option("--at", "at", default=None, metavar="ISO",
+              help="with --once, outside production: act as if it were this time (Almaty), e.g. 2026-12-03T10:00, "
+                   "to see a reminder arrive without waiting for it")
+def worker(once: bool, poll: float, in_flight: int | None, at: str | None) -> None:
     """Send due reminders; any number of workers may run at once."""
     from hotline.reminders.worker import run_forever, run_once
+    if at is not None:
+        _move_clock(at, once)
     hl = _hotline()
     if once:
         click.echo(str(run_once(hl, in_flight)))
@@ -136,20 +50,41 @@ def worker(once: bool, poll: float, in_flight: int | None) -> None:
             click.echo(f"call-backs: {callbacks.run_once(hl)}; voice messages swept: {recordings.sweep(hl)}")
         return
     stopping = {"now": False}
-    signal.signal(signal.SIGTERM, lambda *_: stopping.update(now=True))
+    for sig in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C finishes the current batch, then exits quietly
+        signal.signal(sig, lambda *_: stopping.update(now=True))
     run_forever(hl, poll, stop=lambda: stopping["now"], in_flight=in_flight)
+
+
+def _move_clock(at: str, once: bool) -> None:
+    """`--at`: this process's clock starts at `at` (a rehearsal); never in production."""
+    from hotline.runtime import settings
+    if not once:
+        raise click.UsageError("--at works with --once only")
+    if {**settings.defaults(), **settings.from_env()}["HOTLINE_ENV"] == "production":
+        raise click.UsageError("--at is for rehearsals: it would send real reminders early, so production refuses it")
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter("use an ISO time such as 2026-12-03T10:00", param_hint="--at") from None
+    if moment.tzinfo is None:
+        from hotline.rules.deadlines import ALMATY
+        moment = moment.replace(tzinfo=ALMATY)
+    os.environ["HOTLINE_CLOCK_START"] = moment.isoformat()
 
 
 @main.command()
 @click.option("--clear", is_flag=True, help="empty the outbox after printing it")
 def outbox(clear: bool) -> None:
-    """Print the SMS that would have been sent (local mode, no Twilio credentials)."""
+    """Print the SMS that would have been sent, replies included (local mode, no Twilio credentials)."""
+    from hotline.messaging import outbox as box
     hl = _hotline()
-    for raw in hl.redis.lrange(store.OUTBOX, 0, -1):
-        e = json.loads(raw)
-        click.echo(f"{e['at']}  to {e['to']}  ({e['purpose']})\n    {e['body']}")
+    tz = hl.content.policy.tz
+    entries = box.read(hl.redis)
+    for e in entries:
+        click.echo(f"{box.when(e, tz)}  {box.describe(e)}\n    {e['body']}")
+    click.echo(f"{len(entries)} SMS; times are {tz}" + (" (the outbox is now empty)" if clear else ""))
     if clear:
-        hl.redis.delete(store.OUTBOX)
+        box.clear(hl.redis)
 
 
 @main.group()
@@ -247,6 +182,8 @@ def caseworkers_remove(cid: str) -> None:
     click.echo(f"{cid} removed")
 
 
+main.add_command(run_command, "run")
+main.add_command(serve_command, "serve")
 main.add_command(check_command, "check")
 main.add_command(audio_group, "audio")
 main.add_command(simulate_command, "simulate")

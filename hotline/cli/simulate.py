@@ -6,7 +6,6 @@ SMS that would reach their phone (from the local outbox, number masked).
 """
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -24,10 +23,11 @@ import click
 import redis
 from twilio.request_validator import RequestValidator
 
+from hotline.messaging import outbox
 from hotline.rules.phones import mask
 from hotline.runtime.speech import Synthesiser, known_sounds
 from hotline.store import keys as store
-from hotline.store.connection import connect, data_dir
+from hotline.store.connection import connect, data_dir, running_embedded
 
 DEFAULT_CALLER = "+77011234567"
 HOTLINE_NUMBER = "+77000000000"
@@ -82,11 +82,11 @@ class InProcess:
         return self.hl.synth.text_of(name) or _tts_text(self.hl.redis, name) or (known[0] if known else None)
 
     def outbox(self, start: int) -> list[dict]:
-        return [json.loads(raw) for raw in self.hl.redis.lrange(store.OUTBOX, start, -1)]
+        return outbox.read(self.hl.redis, start)
 
 
 class OverHttp:
-    """A running hotline at `base`, over HTTP; Redis (REDIS_URL) only to show synthesised text and SMS."""
+    """A running hotline at `base`, over HTTP; its Redis (if we can reach it) only to show synthesised text and SMS."""
 
     def __init__(self, base: str, token: str, public: str, r: redis.Redis | None, tts_dir: Path) -> None:
         self.base, self.token, self.public, self.redis = base.rstrip("/"), token, (public or base).rstrip("/"), r
@@ -118,7 +118,10 @@ class OverHttp:
     def outbox(self, start: int) -> list[dict]:
         if self.redis is None:
             return []
-        return [json.loads(raw) for raw in self.redis.lrange(store.OUTBOX, start, -1)]
+        try:
+            return outbox.read(self.redis, start)
+        except redis.RedisError:
+            return []
 
 
 def _tts_text(r: redis.Redis | None, name: str) -> str | None:
@@ -198,13 +201,34 @@ def simulate_call(transport: Transport, caller: str, next_key: Callable[[int], s
             echo(f"  {item.text}")
             if speaker:
                 speaker.speak(item, transport)
-        new = transport.outbox(sent)
-        for sms in new:
-            echo(f"[SMS to {sms['to']}] {sms['body']}")
-        sent += len(new)
+        sent = show_new_sms(transport, sent, echo)
         step = _next_step(root, next_key, echo)
     transport.post("/voice/status", {**form, "CallStatus": "completed"})
     echo("[call ended]")
+
+
+def show_new_sms(transport: Transport, seen: int, echo: Callable[[str], None]) -> int:
+    """Print the SMS the hotline sent since `seen` (replies are printed from the webhook answer)."""
+    new = transport.outbox(seen)
+    for sms in new:
+        if not sms.get("reply"):
+            echo(f"[SMS to {sms['to']}] {sms['body']}")
+    return seen + len(new)
+
+
+def simulate_sms(transport: Transport, sender: str, body: str, echo: Callable[[str], None] = click.echo) -> None:
+    """One incoming SMS through the real /sms webhook: print the reply as the phone would show it."""
+    seen = len(transport.outbox(0))
+    form = {"MessageSid": "SM" + secrets.token_hex(16), "From": sender, "To": HOTLINE_NUMBER, "Body": body,
+            "AccountSid": "AC" + "0" * 32, "NumMedia": "0"}
+    echo(f"> SMS from {mask(sender)}: {body}")
+    root = ET.fromstring(transport.post("/sms", form))
+    replies = ["".join(m.itertext()).strip() for m in root.iter("Message")]
+    for text in replies:
+        echo(f"[SMS reply] {text}")
+    if not replies:
+        echo("[no reply: the hotline stays silent for this number (opted out, over the daily limit, or not allowed)]")
+    show_new_sms(transport, seen, echo)
 
 
 def _next_step(root: ET.Element, next_key: Callable[[int], str | None],
@@ -245,28 +269,51 @@ def typed(_digits: int) -> str | None:
 
 
 @click.command("simulate")
-@click.option("--url", default=None, help="A running hotline, e.g. http://127.0.0.1:5000 (default: in this process).")
+@click.option("--url", default=None, help="A running hotline, e.g. http://127.0.0.1:5000 (default: the one `make run` "
+                                         "started from this folder, else the hotline in this process).")
 @click.option("--keys", default=None, help='Keys to press, one entry per menu, e.g. "2 1 2 8" ("." = silence). '
                                            "Without it, type each key and press Enter.")
+@click.option("--sms", "sms_body", default=None, metavar="TEXT", help='Send one SMS instead of calling, e.g. "HELP".')
 @click.option("--from", "caller", default=DEFAULT_CALLER, show_default=True, help="The caller's number.")
 @click.option("--speak", is_flag=True, help="Say it aloud (espeak-ng and aplay/paplay/play).")
-def simulate_command(url: str | None, keys: str | None, caller: str, speak: bool) -> None:
-    """A call in the terminal through the real webhooks: hear the menus, press keys, see the SMS."""
+def simulate_command(url: str | None, keys: str | None, sms_body: str | None, caller: str, speak: bool) -> None:
+    """A call (or an SMS) in the terminal through the real webhooks: hear the menus, press keys, see the SMS."""
+    from hotline.cli.serve import running_url
+
     token = os.environ.get("TWILIO_AUTH_TOKEN", "")
+    local = running_url()
+    url = url or local
     if url:
-        redis_url = os.environ.get("REDIS_URL", "")
-        r = connect(redis_url, data_dir()) if redis_url else None
+        r, missing = _redis_of(url, local)
         transport: Transport = OverHttp(url, token, os.environ.get("PUBLIC_URL", ""), r, data_dir() / "tts")
-        click.echo(f"Calling {url} from {mask(caller)}." + ("" if r else " Set REDIS_URL to see synthesised text and SMS."))
+        click.echo(f"Talking to {url} from {mask(caller)}." + (f" {missing}" if missing else ""))
     else:
         from hotline import create_app
         # In this process SMS always go to the local outbox, never to a real phone.
-        transport = InProcess(create_app({"TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_FROM_NUMBER": ""}))
-        click.echo(f"Calling the hotline in this process from {mask(caller)}. SMS go to the local outbox only.")
-    speaker = Loudspeaker() if speak else None
-    if speaker and speaker.missing():
-        click.echo(speaker.missing())
+        transport = InProcess(create_app({"TWILIO_MESSAGING_SERVICE_SID": "", "TWILIO_FROM_NUMBER": "",
+                                          "STARTUP_WARNINGS": False}))
+        click.echo(f"No hotline is running from this folder (make run): using one in this process, from "
+                   f"{mask(caller)}. SMS go to the local outbox only.")
     try:
+        if sms_body is not None:
+            simulate_sms(transport, caller, sms_body)
+            return
+        speaker = Loudspeaker() if speak else None
+        if speaker and speaker.missing():
+            click.echo(speaker.missing())
         simulate_call(transport, caller, scripted(keys) if keys is not None else typed, speaker=speaker)
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("\n[caller hangs up]")
+
+
+def _redis_of(url: str, local: str | None) -> tuple[redis.Redis | None, str]:
+    """The Redis of the hotline at `url`, to show SMS and synthesised text; else why not (one line)."""
+    if os.environ.get("REDIS_URL"):
+        return connect(os.environ["REDIS_URL"], data_dir()), ""
+    sock = running_embedded(data_dir()) if local and url.rstrip("/") == local.rstrip("/") else None
+    if sock:
+        return connect(f"unix://{sock}", data_dir()), ""
+    return None, ("SMS it sends and the text of synthesised speech are not shown: that needs its Redis "
+                  "(run the hotline from this folder with `make run`, or set REDIS_URL to its Redis).")

@@ -3,12 +3,11 @@ daily cap are checked here, at the last moment, whatever asked for the message (
 WhatsApp reply, a reminder). `via` is the channel: "sms" or "whatsapp"."""
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -19,7 +18,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response as TwilioResponse
 from twilio.rest import Client
 
-from hotline.messaging import whatsapp
+from hotline.messaging import outbox, whatsapp
 from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -199,6 +198,13 @@ def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False, vi
     return verdict(hl, number, purpose, opted_out, sent_today, ignore_optout, writes)
 
 
+def record_reply(hl: "Hotline", number: str, body: str, purpose: str) -> None:
+    """An SMS reply goes out in the webhook's TwiML answer (Twilio sends it); in local mode, where no
+    Twilio sends anything, it is also put in the local outbox so `hotline outbox` shows every SMS."""
+    if twilio_client(hl.config) is None:
+        outbox.put(hl, number, body, purpose, reply=True)
+
+
 def _counter(hl: "Hotline", writes=None, count=None):
     """How a counter is added: by `count` (a caller's tally), on `writes` (a pipeline), or at once."""
     if count is not None:
@@ -238,16 +244,10 @@ def deliver(hl: "Hotline", number: str, body: str, purpose: str, via: str = "sms
     sender_id = one_way_sender(hl) if via == "sms" else ""
     client = twilio_client(cfg, sender_id)
     if client is None:
-        entry = {"to": mask(number), "to_enc": hl.vault.encrypt(number), "body": body, "purpose": purpose,
-                 "at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        if via != "sms":
-            entry["via"] = via
+        extra: dict[str, Any] = {} if via == "sms" else {"via": via}
         if template:
-            entry["content_sid"], entry["content_variables"] = template
-        pipe = hl.redis.pipeline()
-        pipe.rpush(store.OUTBOX, json.dumps(entry, ensure_ascii=False))
-        pipe.ltrim(store.OUTBOX, -1000, -1)
-        pipe.execute()
+            extra["content_sid"], extra["content_variables"] = template
+        outbox.put(hl, number, body, purpose, **extra)
         log.info("SMS to %s put in the local outbox (%s)", mask(number), purpose)
         return SendResult(True, sid="outbox")
     params: dict[str, Any] = {"to": number, "body": body}

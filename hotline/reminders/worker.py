@@ -363,4 +363,6 @@ def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False, in
                     log.info("worker: %d voice message(s) fetched or deleted at Twilio after a missed callback", swept)
         except redis.RedisError as exc:
             log.warning("worker: Redis unavailable (%s); retrying", type(exc).__name__)
-        time.sleep(poll_seconds)
+        deadline = time.monotonic() + poll_seconds
+        while not stop() and time.monotonic() < deadline:  # a stop request is seen within 0.2 s
+            time.sleep(min(0.2, poll_seconds))

@@ -38,7 +38,21 @@ def defaults() -> dict[str, Any]:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Strict",
         "PERMANENT_SESSION_LIFETIME": 1800,
+        "STARTUP_WARNINGS": True,  # False: a command that serves no webhooks (hotline outbox, check, ...)
     }
+
+
+# Set by the process that printed the start-up warnings (`hotline run`/`serve`, gunicorn's master)
+# for the processes it starts, so each warning is printed once, by the process that owns it.
+STARTUP_WARNED = "HOTLINE_STARTUP_WARNED"
+
+
+def startup_warnings(cfg: dict[str, Any]) -> list[str]:
+    """What whoever starts this server must know before trusting it (local mode only)."""
+    if cfg.get("TWILIO_AUTH_TOKEN"):
+        return []
+    return ["LOCAL MODE: TWILIO_AUTH_TOKEN is not set, so webhook signatures are NOT checked. "
+            "Never expose this server to the internet like this."]
 
 
 def from_env(environ: os._Environ | dict = os.environ) -> dict[str, Any]:

