@@ -42,6 +42,7 @@ class Report:
     problems: list[Problem] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     loaded: bool = True  # False: the hotline refuses this content (a running one keeps the last good version)
+    skipped: list[str] = field(default_factory=list)  # checks that could not run because of the errors found
 
     @property
     def errors(self) -> list[Problem]:
@@ -65,8 +66,9 @@ class Report:
         parts = [t.render() for t in self.tables]
         if self.problems:
             parts.append(render_problems(self.problems))
-        if not self.loaded:
-            parts.append("SMS sizes, facts and recordings are checked once the errors above are fixed.")
+        if self.skipped:
+            parts.append(f"Not checked yet, because of the errors above: {', '.join(self.skipped)}. "
+                         "Run the check again once they are fixed.")
         parts.append(self.summary())
         return "\n\n".join(parts)
 
@@ -93,26 +95,70 @@ def render_problems(problems: list[Problem]) -> str:
 
 
 def run_checks(root: Path, today: date, library=None) -> Report:
-    """Every check, as data: the CLI prints it, tests and the dashboard read it."""
+    """Every check, as data: the CLI prints it, tests and the dashboard read it.
+
+    Content the hotline refuses is still checked as far as it can be, so an operator sees every
+    error at once instead of one stage at a time.
+    """
     root = Path(root)
     try:
         content = load_content(root, today)
+        report = Report(list(content.warnings))
     except ContentError as exc:
-        return Report(list(exc.problems), loaded=False)
-    report = Report(list(content.warnings), [t for t in (menu_table(content), keys_table(content), messaging_table(content),
-                                                         handoff_table(content)) if t])
-    report.problems += check_periods(content) + check_house_numbers(content) + check_one_way(content)
-    report.problems += check_whatsapp(content)
-    sms_problems, sms_table = check_sms(content)
-    report.problems += sms_problems
-    report.tables.append(sms_table)
-    audio_problems, statuses = check_audio(content)
-    report.problems += audio_problems
-    if statuses:
-        report.tables.append(audio_summary_table(content, statuses))
-    if table := synthesis_table(content):
+        report = Report(list(exc.problems), loaded=False)
+        if exc.partial is None:
+            report.skipped = ["SMS sizes", "periods and house numbers", "recordings"]
+            return report
+        content = exc.partial
+
+    def attempt(name: str, check) -> None:  # noqa: ANN001 - a check on possibly broken content
+        try:
+            check()
+        except Exception:  # noqa: BLE001 - it needs what the errors above broke: say so, check the rest
+            if not report.loaded:
+                report.skipped.append(name)
+            else:
+                raise
+
+    def menu() -> None:
+        report.tables[:0] = [t for t in (menu_table(content), keys_table(content), messaging_table(content),
+                                         handoff_table(content)) if t]
+
+    def facts() -> None:
+        add(check_periods(content) + check_house_numbers(content))
+
+    def messaging() -> None:
+        add(check_one_way(content) + check_whatsapp(content))
+
+    def sms() -> None:
+        if set(content.prompts) != set(content.settings.languages):
+            raise LookupError("a prompts file did not load")
+        problems, table = check_sms(content, fill_errors=report.loaded)
+        add(problems)
         report.tables.append(table)
-    report.tables += values_tables(content, library or AudioLibrary(content.root / "audio"), today)
+
+    def audio() -> None:
+        problems, statuses = check_audio(content)
+        add(problems)
+        if statuses:
+            report.tables.append(audio_summary_table(content, statuses))
+
+    def add(problems: list[Problem]) -> None:
+        seen = {(p.file, p.line, p.message) for p in report.problems}
+        report.problems += [p for p in problems if (p.file, p.line, p.message) not in seen]
+
+    attempt("the menu table", menu)
+    attempt("periods and house numbers", facts)
+    attempt("one-way and WhatsApp texts", messaging)
+    attempt("SMS sizes", sms)
+    attempt("recordings", audio)
+
+    def speech() -> None:
+        if table := synthesis_table(content):
+            report.tables.append(table)
+        report.tables.extend(values_tables(content, library or AudioLibrary(content.root / "audio"), today))
+
+    attempt("synthesis and recorded values", speech)
     return report
 
 
@@ -359,7 +405,7 @@ def _manifest_problem(content: Content) -> Problem | None:
         load(manifest)
     except YamlError as exc:
         return Problem("audio/manifest.yaml", exc.line, exc.problem,
-                       "Run `hotline audio import` again, or fix the file (compare with the YAML around it).")
+                       exc.fix or "Run `hotline audio import` again, or fix the file (compare with the YAML around it).")
     return None
 
 

@@ -53,8 +53,38 @@ def _size_fix(size: SmsSize, limit: int) -> str:
     return f"Shorten it to at most {room} characters (now {size.units}). {why}"
 
 
-def check_sms(content: Content) -> tuple[list[Problem], Table]:
-    """Every SMS template, in every language, at its longest, against sms.max_segments."""
+def _room(size: SmsSize, limit: int) -> int:
+    single, part = (160, 153) if size.encoding == "GSM-7" else (70, 67)
+    return single if limit == 1 else part * limit
+
+
+def _addresses_problem(content: Content, lang: str, size: SmsSize, limit: int) -> Problem:
+    """The list of every office is made of the offices' `short:` addresses: that is what to shorten.
+
+    The template (`sms.addresses`, often just "{list}.") adds a few characters; the offices add the
+    rest, and a new office is what usually tips it over.
+    """
+    doc = doc_of(content, "config/offices.yaml")
+    items = {oid: P.text(content, lang, "sms.address_item", **P.office_values(content, lang, oid))
+             for oid in content.offices}
+    longest = max(content.offices, key=lambda oid: len(content.offices[oid].short[lang]))
+    over = size.units - _room(size, limit)
+    return problem_at(
+        content, doc, ("offices", longest, "short", lang),
+        f"the SMS with every office address (sms.addresses) in {lang} takes {size.segments} segments: "
+        f"{size.units} characters for {len(items)} offices, each written as its city and its '{lang}' short: "
+        f"address from this file; the limit is {limit} segments ({_room(size, limit)} characters)",
+        f"Shorten the {lang} short: addresses of the offices by {over} characters in all (the longest is "
+        f"'{longest}': \"{content.offices[longest].short[lang]}\"), e.g. without the street type, as an SMS "
+        f"reader needs only the name and the number. Or raise sms.max_segments in config/hotline.yaml "
+        f"(every segment is paid for).")
+
+
+def check_sms(content: Content, fill_errors: bool = True) -> tuple[list[Problem], Table]:
+    """Every SMS template, in every language, at its longest, against sms.max_segments.
+
+    `fill_errors=False` (content with errors elsewhere): a template that cannot be filled in is
+    left to the loader's own messages (a missing prompt, a wrong {name}), which say it better."""
     limit = content.settings.max_segments
     langs = list(content.settings.languages)
     docs: dict[str, Located] = {}  # parsed again only to name a line: so only when there is a problem
@@ -71,13 +101,18 @@ def check_sms(content: Content) -> tuple[list[Problem], Table]:
             try:
                 text, used = longest_sms(content, lang, key)
             except (KeyError, ValueError, IndexError) as exc:
+                if not fill_errors:
+                    cells.append("?")
+                    continue
                 problems.append(problem_at(content, doc(lang), (key,), f"SMS '{key}' in {lang} cannot be filled in: {exc}",
                                          "Use only the {names} of the English text, exactly as written there."))
                 cells.append("?")
                 continue
             size = measure(text)
             cells.append(f"{size.segments} {size.encoding} ({size.units})" + (" TOO LONG" if size.segments > limit else ""))
-            if size.segments > limit:
+            if size.segments > limit and key == "sms.addresses":
+                problems.append(_addresses_problem(content, lang, size, limit))
+            elif size.segments > limit:
                 problems.append(problem_at(
                     content, doc(lang), (key,),
                     f"SMS '{key}' in {lang} takes {size.segments} segments at its longest ({size.encoding}, "

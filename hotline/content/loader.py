@@ -32,7 +32,7 @@ from hotline.content.model import (
     Settings,
     WhatsApp,
 )
-from hotline.content.yamlio import Located, YamlError, load
+from hotline.content.yamlio import Located, YamlError, closest, load, quoted, suggest
 from hotline.rules import deadlines as dl
 from hotline.rules.keywords import Vocabulary
 from hotline.rules.phones import known_region, normalise
@@ -84,9 +84,11 @@ class _Collector:
         self.root = root
         self.problems: list[Problem] = []
 
-    def add(self, doc: Located | Path, keys: tuple, message: str, fix: str = "", severity: str = "error") -> None:
+    def add(self, doc: Located | Path, keys: tuple, message: str, fix: str = "", severity: str = "error",
+            line: int | None = None) -> None:
         path = doc.path if isinstance(doc, Located) else doc
-        line = doc.line(*keys) if isinstance(doc, Located) else None
+        if line is None:
+            line = doc.line(*keys) if isinstance(doc, Located) else None
         try:
             name = str(path.relative_to(self.root))
         except ValueError:
@@ -105,8 +107,7 @@ def load_content(root: Path, today: date | None = None) -> Content:
         try:
             docs[f"{f.parent.name}/{f.name}"] = load(f)
         except YamlError as exc:
-            out.add(f, (), f"{exc.problem}" + (f" (line {exc.line})" if exc.line else ""),
-                    "Compare with the other files of this kind; check quotes, colons and indentation.")
+            out.add(f, (), exc.problem, exc.fix or "Compare it with another file of the same kind.", line=exc.line)
     required = ["config/hotline.yaml", "config/menu.yaml", "config/offices.yaml", "config/deadlines.yaml",
                 "config/keywords.yaml"]
     if any(r not in docs for r in required):
@@ -122,16 +123,19 @@ def load_content(root: Path, today: date | None = None) -> Content:
         _check_prompts(docs, settings, prompts, nodes, policy, out)
     handoff = _handoff(docs.get("config/handoff.yaml"), settings, prompts, out)
     errors = [p for p in out.problems if p.severity == "error"]
-    if errors or not (settings and policy and vocabulary):
+    if not (settings and policy and vocabulary):
         raise ContentError(out.problems)
     version = hashlib.sha1(repr((sorted(prompts.items(), key=str), sorted(nodes.items(), key=str),
                                  sorted(offices.items(), key=str))).encode()).hexdigest()[:12]
     content = Content(root, settings, nodes, offices, prompts, policy, vocabulary, version,
                       tuple(p for p in out.problems if p.severity == "warning"), handoff)
+    usable = REFERENCE_LANG in prompts and "main" in nodes
+    if errors:
+        raise ContentError(out.problems, content if usable else None)
     from hotline.content.budget import check_sms  # the same measure `hotline check` prints: one rule, two places
     too_long, _ = check_sms(content)
     if too_long:
-        raise ContentError(out.problems + too_long)
+        raise ContentError(out.problems + too_long, content)
     return content
 
 
@@ -431,6 +435,7 @@ def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], p
     universal = set(settings.keys.universal()) if settings else set()
     nodes: dict[str, Node] = {}
     parents: dict[str, list[str]] = {}
+    misspelt: dict[str, str] = {}  # node -> the misspelt name a key points to instead
     for nid, spec in raw.items():
         nid = str(nid)
         if not isinstance(spec, dict) or spec.get("type") not in NODE_TYPES:
@@ -446,10 +451,15 @@ def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], p
                 meaning = settings.keys.universal()[key] if settings else ""
                 out.add(doc, ("nodes", nid, "options", key),
                         f"menu '{nid}': key {key} is the universal '{meaning}' key and cannot be an option",
-                        "Pick another key: the universal keys mean the same on every menu.")
+                        _free_key_fix(nid, options, universal))
             if target not in raw:
+                meant = closest(target, [n for n in raw if n != nid])
+                if meant:
+                    misspelt[meant] = target
                 out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': key {key} points to '{target}', "
-                        "which does not exist", f"Add a node '{target}' or point the key to an existing node.")
+                        "which does not exist." + (f" Did you mean '{meant}'?" if meant else ""),
+                        f"Write '{meant}' instead of '{target}'." if meant else
+                        f"Add a node '{target}' or point the key to an existing node.")
             parents.setdefault(target, []).append(nid)
         if spec["type"] == "menu" and not options:
             out.add(doc, ("nodes", nid), f"menu '{nid}' has no options (a dead end)", "Add options: or change its type.")
@@ -459,7 +469,7 @@ def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], p
         office = str(spec.get("office", ""))
         if spec["type"] == "office" and office not in offices:
             out.add(doc, ("nodes", nid, "office"), f"node '{nid}' names office '{office}', which is not in "
-                    "config/offices.yaml", f"Use one of: {', '.join(offices)}.")
+                    "config/offices.yaml." + suggest(office, list(offices)), f"Use one of: {', '.join(offices)}.")
         sms = str(spec.get("sms", ""))
         if spec["type"] == "content":
             if not sms:
@@ -467,6 +477,8 @@ def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], p
                         f"Add sms: sms.{nid} and write that template in every prompts file.")
             for code, table in prompts.items():
                 parts = table.get(nid)
+                if isinstance(parts, list) and any(isinstance(p, dict) for p in parts):
+                    continue  # a part with an unquoted ": " in it: reported on its own line in the prompts file
                 if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p.strip() for p in parts)):
                     out.add(doc, ("nodes", nid), f"content node '{nid}' has no text in prompts/{code}.yaml",
                             f"Add '{nid}:' to prompts/{code}.yaml as a list of short parts ('- ...').")
@@ -475,6 +487,8 @@ def _menu(doc: Located, settings: Settings | None, offices: dict[str, Office], p
         out.add(doc, ("nodes",), "there is no 'main' node", "The call starts at 'main': add it.")
     for nid in nodes:
         ps = parents.get(nid, [])
+        if nid != "main" and not ps and nid in misspelt:
+            continue  # a key meant it but misspelt its name: reported there, with the right name
         if nid != "main" and len(ps) != 1:
             msg = (f"node '{nid}' cannot be reached from any menu" if not ps else
                    f"node '{nid}' is an option of {len(ps)} menus ({', '.join(ps)}); 'back' would be ambiguous")
@@ -510,14 +524,24 @@ def _check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[s
     for code, table in prompts.items():
         doc = docs[f"prompts/{code}.yaml"]
         locale = Locale.parse(settings.languages[code].locale)
-        for key in sorted(set(ref) - set(table)):
-            out.add(doc, (), f"prompt '{key}' is missing in {code}",
-                    f"Add '{key}:' (see line {ref_doc.line(key)} of prompts/{REFERENCE_LANG}.yaml).")
+        for key in sorted(set(ref) - set(table), key=lambda k: ref_doc.line(k) or 0):
+            line, after = insertion_point(doc, list(ref), key)
+            place = f"after '{after}'" if after else "at the top"
+            out.add(doc, (), f"prompt '{key}' is missing in {code}: it belongs {place}, as in prompts/"
+                    f"{REFERENCE_LANG}.yaml line {ref_doc.line(key)}",
+                    f"Add '{key}:' here ({place}) with the {code} text of: {_shown(ref[key])}", line=line)
         for key in sorted(set(table) - set(ref)):
             out.add(doc, (key,), f"prompt '{key}' is not used (it is not in prompts/{REFERENCE_LANG}.yaml)",
-                    "Remove it, or check its spelling.")
+                    "Remove it, or check its spelling." + suggest(key, [k for k in ref if k not in table]))
         for key, value in table.items():
             if key not in ref:
+                continue
+            if isinstance(value, list) and any(isinstance(part, dict) for part in value):
+                for i, part in enumerate(value):
+                    if isinstance(part, dict):
+                        out.add(doc, (key, i), f"part {i + 1} of '{key}' has a colon followed by a space (\": \") "
+                                f"in it, so YAML reads it as a name and a value instead of a text",
+                                f"Put the whole part in quotes: - {quoted(_as_text(part))}")
                 continue
             if not prompt_texts(value) or any(not t.strip() for t in prompt_texts(value)):
                 out.add(doc, (key,), f"prompt '{key}' is empty or not text", "Write the text after the colon.")
@@ -548,6 +572,44 @@ def _check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[s
                         out.add(doc, (key,), f"prompt '{key}' looks Russian: no Kazakh letter (ә ғ қ ң ө ұ ү һ і)",
                                 "Write it in Kazakh with Kazakh letters.", "warning")
                         break
+
+
+def _free_key_fix(nid: str, options: dict[str, str], universal: set[str]) -> str:
+    """Which keys are still free on a menu, or (none left) what to do instead of picking one."""
+    free = [k for k in "123456789" if k not in options and k not in universal]
+    if free:
+        return (f"Pick a free key for it: {', '.join(free)} (the universal keys mean the same on every menu, "
+                "so they cannot be options).")
+    return (f"Menu '{nid}' has no free key left: every other key is an option or a universal key. Move some of "
+            "its options into a new menu (a node of type: menu with those options) and give that menu one key here.")
+
+
+def insertion_point(doc: Located, order: list[str], key: str) -> tuple[int | None, str | None]:
+    """Where a missing `key` belongs in `doc`: the line to add it at, and the key it follows.
+
+    It follows the nearest key before it (in the reference file's order) that `doc` has, and goes
+    just before the entry that comes after that one in `doc` (or at the end of the file)."""
+    present = [k for k in doc.data if isinstance(k, str)] if isinstance(doc.data, dict) else []
+    before = order[:order.index(key)] if key in order else []
+    after = next((k for k in reversed(before) if k in present), None)
+    if after is None:
+        return (doc.line(present[0]) if present else 1), None
+    following = present[present.index(after) + 1:]
+    if following:
+        return doc.line(following[0]), after
+    return len(doc.path.read_text(encoding="utf-8").splitlines()) + 1, after
+
+
+def _as_text(part: dict) -> str:
+    """A list part YAML read as {name: value} back into the sentence the operator wrote."""
+    name, value = next(iter(part.items()))
+    return f"{name}: {value}" if value is not None else f"{name}:"
+
+
+def _shown(value: Any) -> str:
+    texts = prompt_texts(value)
+    first = texts[0] if texts else ""
+    return f'"{first[:80]}…"' if len(first) > 80 or len(texts) > 1 else f'"{first}"'
 
 
 def _needed_prompts(nodes: dict[str, Node], policy: dl.Policy) -> set[str]:

@@ -51,8 +51,11 @@ class Problem:
 class ContentError(Exception):
     """The content cannot be served; `problems` lists every error found."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem], partial: "Content | None" = None) -> None:
         self.problems = problems
+        # What could be assembled despite the errors, so `hotline check` can go on checking the rest
+        # (SMS sizes, facts, recordings) and show every error at once. Never served.
+        self.partial = partial
         super().__init__("\n".join(str(p) for p in problems if p.severity == "error"))
 
 

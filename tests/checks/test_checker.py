@@ -213,7 +213,8 @@ def test_play_language_with_a_bogus_voice_is_an_error(tree: Path) -> None:
 
 def test_broken_audio_manifest_is_an_error_with_its_line(tree: Path) -> None:
     (tree / "audio" / "manifest.yaml").write_text("kk:\n  welcome: {file: welcome.wav\n", encoding="utf-8")
-    assert any(m.startswith("audio/manifest.yaml:3 not valid YAML") for m in messages(tree)), messages(tree)
+    assert "audio/manifest.yaml:2 the { on this line is never closed | Add the closing } at the end of the line, " \
+           "or put the text in quotes if the { belongs to it." in messages(tree), messages(tree)
 
 
 # ---- offices -------------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""The local outbox shows every SMS the hotline would send, replies included, in Almaty time."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import ROOT, TOKEN, Call, Twilio, outbox
+
+from hotline.cli.main import main
+
+
+def test_an_sms_reply_is_in_the_outbox_beside_what_a_call_sent(twilio: Twilio, call: Call, r) -> None:
+    replies = twilio.sms("HELP")
+    assert len(replies) == 1
+    call.start()
+    for key in ("3", "1", "2", "8"):  # English, where to apply, Almaty, send it by SMS
+        call.press(key)
+    entries = outbox(r)
+    assert [(e["purpose"], e.get("reply", False)) for e in entries] == [("sms.help", True),
+                                                                        ("voice.office.almaty", False)]
+    assert entries[0]["body"] == replies[0], "the outbox has the reply the phone gets"
+    assert entries[0]["to"] == "+7******4567"
+
+
+def test_a_stop_reply_is_in_the_outbox_too(twilio: Twilio, r) -> None:
+    [reply] = twilio.sms("STOP")
+    assert [(e["purpose"], e["body"]) for e in outbox(r)] == [("sms.stop", reply)]
+
+
+def test_hotline_outbox_prints_almaty_time(r, redis_socket: str, tmp_path: Path) -> None:
+    entry = {"to": "+7******4567", "to_enc": "x", "body": "Almaty: 85 Dostyk Ave", "purpose": "sms.help",
+             "at": "2026-12-01T15:43:19+00:00", "reply": True}
+    r.rpush("hl:outbox", json.dumps(entry))
+    env = {"REDIS_URL": f"unix://{redis_socket}", "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(tmp_path),
+           "TWILIO_AUTH_TOKEN": TOKEN}
+    result = CliRunner().invoke(main, ["outbox"], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "2026-12-01 20:43:19  to +7******4567 (reply to an SMS: sms.help)",
+        "    Almaty: 85 Dostyk Ave",
+        "1 SMS; times are Asia/Almaty",
+    ]
