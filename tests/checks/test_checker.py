@@ -235,9 +235,9 @@ def test_report_groups_by_file_errors_first_and_ends_with_a_summary(tree: Path) 
     out = result.output
     assert out.index("config/menu.yaml\n  ERROR, line") < out.index("prompts/kk.yaml\n  WARNING, line")
     assert out.splitlines().count("config/menu.yaml") == 1
-    assert "    How to fix: Add a node 'childern'" in out
+    assert "    How to fix: Write 'children' instead of 'childern'." in out
     assert out.rstrip().endswith("the hotline will not load this content (a running hotline keeps the last good version).")
-    assert "SMS sizes, facts and recordings are checked once the errors above are fixed." in out
+    assert "Not checked yet, because of the errors above: recordings. Run the check again once they are fixed." in out
 
 
 def test_warnings_only_exit_0(tree: Path) -> None:

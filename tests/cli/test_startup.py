@@ -17,7 +17,8 @@ import urllib.request
 from pathlib import Path
 
 import psutil
-from conftest import ROOT
+
+from support import ROOT
 
 LOCAL_MODE = "LOCAL MODE: TWILIO_AUTH_TOKEN is not set"
 

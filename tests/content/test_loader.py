@@ -23,8 +23,9 @@ def test_menu_key_pointing_nowhere_names_file_line_and_fix(tree: Path) -> None:
     edit(menu, '"6": children', '"6": childern')
     found = problems(tree)
     line = line_of(menu, '"6": childern')
-    assert any(f"config/menu.yaml:{line}" in p and "'childern'" in p and "How to fix" in p for p in found), found
-    assert any("'children' cannot be reached" in p for p in found)
+    assert f"ERROR config/menu.yaml:{line}: menu 'main': key 6 points to 'childern', which does not exist. " \
+           "Did you mean 'children'?\n    How to fix: Write 'children' instead of 'childern'." in found, found
+    assert not any("'children' cannot be reached" in p for p in found), "one mistake, one message"
 
 
 def test_universal_key_cannot_be_a_menu_option(tree: Path) -> None:

@@ -8,14 +8,15 @@ from click.testing import CliRunner
 from conftest import ROOT, TOKEN, Call, Twilio, outbox
 
 from hotline.cli.main import main
+from hotline.messaging import sender
+from support import CALLER, ROOT, TOKEN, Twilio, outbox
 
 
-def test_an_sms_reply_is_in_the_outbox_beside_what_a_call_sent(twilio: Twilio, call: Call, r) -> None:
+def test_an_sms_reply_is_in_the_outbox_beside_what_the_sender_sent(twilio: Twilio, r, hl) -> None:
     replies = twilio.sms("HELP")
     assert len(replies) == 1
-    call.start()
-    for key in ("3", "1", "2", "8"):  # English, where to apply, Almaty, send it by SMS
-        call.press(key)
+    with twilio.client.application.app_context():
+        assert sender.send(hl, CALLER, "Almaty: 85 Dostyk Ave", purpose="voice.office.almaty").ok
     entries = outbox(r)
     assert [(e["purpose"], e.get("reply", False)) for e in entries] == [("sms.help", True),
                                                                         ("voice.office.almaty", False)]
