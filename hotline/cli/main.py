@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import signal
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 
@@ -93,15 +93,15 @@ def reminders() -> None:
 
 
 @reminders.command("due")
-@click.option("--until", "until", required=True, help="ISO time, e.g. 2026-12-08T12:00+05:00")
-def reminders_due(until: str) -> None:
+@click.option("--until", "until", default=None, help="ISO time, e.g. 2026-12-08T12:00+05:00 (default: 100 days from now)")
+def reminders_due(until: str | None) -> None:
     """What would go out until a time."""
     from hotline.reminders.reports import due_report
+    hl = _hotline()
     try:
-        end = datetime.fromisoformat(until)
+        end = datetime.fromisoformat(until) if until else hl.now() + timedelta(days=100)
     except ValueError:
         raise click.BadParameter("use an ISO time such as 2026-12-08T12:00+05:00", param_hint="--until") from None
-    hl = _hotline()
     if end.tzinfo is None:
         end = end.replace(tzinfo=hl.content.policy.tz)
     rows = due_report(hl, end)

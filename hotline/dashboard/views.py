@@ -14,6 +14,8 @@ from hotline.checks.checker import Report, run_checks
 from hotline.checks.deployment import messaging_table
 from hotline.dashboard.blueprint import operator_bp
 from hotline.dashboard.charts import bar_list, by_node, column_chart, sms_failed, totals
+from hotline.dashboard.words import node_words, refusal_words
+from hotline.messaging.sender import twilio_client
 from hotline.runtime import stats
 from hotline.runtime.hotline import Hotline, current
 
@@ -42,21 +44,23 @@ def overview() -> ResponseReturnValue:
 
     total = totals(days)
     langs = [(c.prompts[code]["language.name"], total.get(f"call.lang.{code}", 0)) for code in c.settings.languages]
-    refused = sorted(((k.removeprefix("sms.refused."), v) for k, v in total.items() if k.startswith("sms.refused.")),
-                     key=lambda item: -item[1])
+    refused = sorted(((refusal_words(k.removeprefix("sms.refused.")), v) for k, v in total.items()
+                      if k.startswith("sms.refused.")), key=lambda item: -item[1])
+    local = twilio_client(hl.config) is None  # the local outbox: nothing is delivered, so no delivery reports
+    sms_series = [("sent", col("sms.sent"))] + ([] if local else [("delivered", col("sms.status.delivered"))])
     charts = {
         "calls": column_chart(names, [("calls", col("call.started"))]),
         "langs": bar_list(langs),
-        "sms": column_chart(names, [("sent", col("sms.sent")), ("delivered", col("sms.status.delivered")),
-                                    ("failed", [sms_failed(days[d]) for d in names])]),
+        "sms": column_chart(names, sms_series + [("failed", [sms_failed(days[d]) for d in names])]),
         "reminders": column_chart(names, [("opt-ins", col("reminders.optin")), ("opt-outs", col("optout")),
                                           ("reminders sent", col("reminders.sent"))]),
-        "nodes": bar_list(by_node(c, total, "node.")),
-        "hangups": bar_list(by_node(c, total, "hangup.")),
+        "nodes": bar_list([(node_words(c, nid), n) for nid, n in by_node(c, total, "node.")]),
+        "hangups": bar_list([(node_words(c, nid), n) for nid, n in by_node(c, total, "hangup.")]),
         "refused": bar_list(refused) if refused else None,
     }
     return render_template("operator_overview.html", charts=charts, days=days, total=total,
-                           langs=list(c.settings.languages), sms_failed=sms_failed, messaging=messaging_table(c))
+                           langs=list(c.settings.languages), sms_failed=sms_failed, messaging=messaging_table(c),
+                           local=local)
 
 
 # ---- menu: the tree as callers hear it, with where each sound comes from -----------------------

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import ROOT, TOKEN, Call, Twilio, outbox
+from conftest import ROOT, TOKEN, Twilio, outbox
 
 from hotline.cli.main import main
 from hotline.messaging import sender

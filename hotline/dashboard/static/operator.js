@@ -25,13 +25,48 @@
     return li;
   }
 
+  let current = null;   // the one audio element allowed to play: a phone says one thing at a time
+
+  function silence() {
+    queue = [];
+    transcript.querySelectorAll("audio").forEach(function (audio) {
+      if (!audio.paused) {
+        audio.pause();
+      }
+    });
+    current = null;
+  }
+
   function playNext() {
     const next = queue.shift();
+    current = next || null;
     if (next) {
-      next.addEventListener("ended", playNext, { once: true });
-      next.play().catch(playNext);  // autoplay refused or no sound: the text is on screen anyway
+      next.addEventListener("ended", function () {
+        if (current === next) {
+          playNext();
+        }
+      }, { once: true });
+      next.play().catch(function () {
+        if (current === next) {
+          playNext();  // autoplay refused or no sound: the text is on screen anyway
+        }
+      });
     }
   }
+
+  // Playing a prompt by hand (its controls) stops whatever else was playing.
+  transcript.addEventListener("play", function (event) {
+    if (event.target !== current) {
+      const chosen = event.target;
+      queue = [];
+      transcript.querySelectorAll("audio").forEach(function (audio) {
+        if (audio !== chosen && !audio.paused) {
+          audio.pause();
+        }
+      });
+      current = chosen;
+    }
+  }, true);
 
   function show(turn) {
     if (turn.note) {
@@ -40,8 +75,7 @@
     if (!turn.said) {
       return;
     }
-    queue.forEach(function (audio) { audio.pause(); });
-    queue = [];
+    silence();
     turn.said.forEach(function (item) {
       const li = line("said", item.text);
       if (item.audio) {
@@ -90,6 +124,7 @@
   }
 
   function press(key) {
+    silence();
     buffer += key;
     typed.textContent = buffer;
     if (buffer.length >= wanted) {
@@ -111,6 +146,7 @@
     step({ do: "silence" });
   });
   function newCall() {
+    silence();
     buffer = "";
     typed.textContent = "";
     transcript.textContent = "";
