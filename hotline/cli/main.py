@@ -107,7 +107,8 @@ def reminders_due(until: str | None) -> None:
     rows = due_report(hl, end)
     for row in rows:
         click.echo(f"{row['at']:%Y-%m-%d %H:%M}  {row['to']}  {row['rule']:<17} {row['lang']}  deadline {row['deadline']}")
-    click.echo(f"{len(rows)} reminder(s) due until {end.isoformat()}")
+    tz = hl.content.policy.tz
+    click.echo(f"{len(rows)} reminder(s) due until {end.astimezone(tz):%Y-%m-%d %H:%M} ({tz})")
 
 
 @reminders.command("show")
