@@ -3,6 +3,7 @@ daily cap are checked here, at the last moment, whatever asked for the message (
 WhatsApp reply, a reminder). `via` is the channel: "sms" or "whatsapp"."""
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re

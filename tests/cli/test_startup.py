@@ -18,7 +18,9 @@ from pathlib import Path
 
 import psutil
 
-from support import ROOT
+from support import FIXTURE
+
+REPO = Path(__file__).resolve().parents[2]  # for the Procfile
 
 LOCAL_MODE = "LOCAL MODE: TWILIO_AUTH_TOKEN is not set"
 
@@ -36,8 +38,7 @@ def local_env(tmp_path: Path) -> dict[str, str]:
            if not k.startswith(("TWILIO_", "REDIS_URL", "OPERATOR_", "HOTLINE_", "XDG_RUNTIME_DIR", "PORT"))}
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_CONTENT_DIR=str(ROOT), PYTHONPATH=str(ROOT),
-               HOME=str(home))
+    env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_CONTENT_DIR=str(FIXTURE), HOME=str(home))
     return env
 
 
@@ -49,10 +50,10 @@ class Terminal:
         self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.reader = threading.Thread(target=self.read_lines, daemon=True)
+        self.reader.start()
 
-    def _read(self) -> None:
+    def read_lines(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
@@ -75,7 +76,7 @@ class Terminal:
 
     def wait(self, seconds: float = 60) -> int:
         code = self.proc.wait(seconds)
-        self._reader.join(5)
+        self.reader.join(5)
         return code
 
 
@@ -172,7 +173,7 @@ def test_the_procfile_web_line_warns_once_and_opens_no_control_socket(tmp_path: 
     """gunicorn as a platform starts it (the Procfile), in local mode: the master warns, workers do not."""
     env, port = local_env(tmp_path), free_port()
     env.update(PORT=str(port), WEB_CONCURRENCY="2", PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
-    line = next(x for x in (ROOT / "Procfile").read_text().splitlines() if x.startswith("web:"))
+    line = next(x for x in (REPO / "Procfile").read_text().splitlines() if x.startswith("web:"))
     command = line.removeprefix("web:").strip().replace("0.0.0.0", "127.0.0.1")
     web = Terminal(["sh", "-c", command], env, tmp_path)
     web.wait_for("Booting worker")

@@ -5,11 +5,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-from conftest import ROOT, TOKEN, Twilio, outbox
 
 from hotline.cli.main import main
 from hotline.messaging import sender
-from support import CALLER, ROOT, TOKEN, Twilio, outbox
+from support import CALLER, FIXTURE, TOKEN, Twilio, outbox
 
 
 def test_an_sms_reply_is_in_the_outbox_beside_what_the_sender_sent(twilio: Twilio, r, hl) -> None:
@@ -33,7 +32,7 @@ def test_hotline_outbox_prints_almaty_time(r, redis_socket: str, tmp_path: Path)
     entry = {"to": "+7******4567", "to_enc": "x", "body": "Almaty: 85 Dostyk Ave", "purpose": "sms.help",
              "at": "2026-12-01T15:43:19+00:00", "reply": True}
     r.rpush("hl:outbox", json.dumps(entry))
-    env = {"REDIS_URL": f"unix://{redis_socket}", "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(tmp_path),
+    env = {"REDIS_URL": f"unix://{redis_socket}", "HOTLINE_CONTENT_DIR": str(FIXTURE), "HOTLINE_DATA_DIR": str(tmp_path),
            "TWILIO_AUTH_TOKEN": TOKEN}
     result = CliRunner().invoke(main, ["outbox"], env=env)
     assert result.exit_code == 0, result.output
