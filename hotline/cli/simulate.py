@@ -6,6 +6,7 @@ SMS that would reach their phone (from the local outbox, number masked).
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
