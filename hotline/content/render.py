@@ -14,6 +14,7 @@ from babel.dates import format_date
 from babel.numbers import format_decimal
 
 from hotline.content.model import PERIOD_RULES, Content
+from hotline.content.paths import stop_keys
 
 
 class _Values(dict):
@@ -53,8 +54,6 @@ def common_values(content: Content, lang: str) -> dict[str, str]:
 
 
 def _common_values(content: Content, lang: str) -> dict[str, str]:
-    from hotline.content.script import stop_keys  # the call script reads prompts through this module
-
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
     keys = content.settings.keys
     for name in ("repeat", "back", "main", "sms", "more", "person"):

@@ -12,9 +12,7 @@ from hotline.content import render as P
 from hotline.content import values
 from hotline.content.audio import Utterance
 from hotline.content.model import Content, Language, Node
-
-# The dates a caller can give for reminders, in keypad order; the next key means "already filed".
-REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
+from hotline.content.paths import REMINDER_RULES, menu_path, stop_keys  # noqa: F401 - the call script's public names
 
 # SMS texts that only ever answer an incoming message (HELP, REMIND, YES, a city...). In one-way
 # SMS mode no SMS reply goes out except to STOP, START, DELETE and FILED (every other message gets
@@ -25,29 +23,6 @@ INBOUND_ONLY = ("sms.help", "sms.addresses", "sms.address_item", "sms.remind_usa
 
 def inbound_only(key: str) -> bool:
     return any(key == k or key.startswith(k + ".") for k in INBOUND_ONLY)
-
-
-def menu_path(c: Content, node_id: str) -> tuple[str, ...] | None:
-    """The fewest keys from the main menu to a node (after the language), or None."""
-    paths: dict[str, tuple[str, ...]] = {"main": ()}
-    todo = ["main"]
-    while todo:
-        nid = todo.pop(0)
-        for key, target in c.nodes[nid].options.items():
-            if target not in paths and target in c.nodes:
-                paths[target] = paths[nid] + (key,)
-                todo.append(target)
-    return paths.get(node_id)
-
-
-def stop_keys(c: Content) -> str:
-    """The keys that stop every message, from the main menu: the reminders menu, then "delete"
-    ("7 6"). Said in one-way texts as {stop_keys}: "call {phone} and press {stop_keys}"."""
-    reminders = next((n.id for n in c.nodes.values() if n.type == "reminders"), None)
-    path = menu_path(c, reminders) if reminders else None
-    if path is None:
-        return ""
-    return " ".join((*path, str(len(REMINDER_RULES) + 2)))
 
 
 def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
