@@ -45,7 +45,7 @@ def _commands(hl: "Hotline", batch: Sequence[str], lang: str, rule_id: str, star
     schedule = reminders.plan(hl, rule_id, start)  # the same for everyone with this rule and start date
     now = hl.now()
     consent = json.dumps({"at": now.isoformat(timespec="seconds"), "channel": channel, "lang": lang, "rule": rule_id,
-                          "start": start.isoformat(), "deadline": schedule.deadline.isoformat()})
+                          "start": start.isoformat(), "deadline": schedule.deadline.isoformat(), "via": "sms"})
     keep = max(int((dl.purge_after(rule, start, policy) - now).total_seconds()), 1)
     end = dl.deadline_end(rule, start, policy).timestamp()
     deadline = schedule.deadline.isoformat()
