@@ -1,4 +1,4 @@
-"""`hotline audio ...`: which prompts are recorded, synthesised drafts, and importing recordings.
+"""`hotline audio ...`: which prompts are recorded, synthesised drafts, importing and exporting recordings.
 
 Each recording is tied to the text it was made from (its hash in audio/manifest.yaml). When an
 operator edits a prompt, its recording goes stale and callers hear synthesis until it is redone,
@@ -6,7 +6,6 @@ never a recording that says something else.
 """
 from __future__ import annotations
 
-import difflib
 import itertools
 import os
 import shutil
@@ -16,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+import redis
 import yaml
 
 from hotline.checks.checker import check_audio, check_synthesis, render_problems
@@ -24,9 +24,12 @@ from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
 from hotline.content.loader import load_content
 from hotline.content.model import Content, ContentError, Language
 from hotline.content.report import Table
-from hotline.content.script import node_utterances, recording_slots, studio_slots
+from hotline.content.script import node_utterances, recording_slots
 from hotline.runtime import audiofx
+from hotline.runtime.recording import Outcome, export_archive, import_archive, import_folder
 from hotline.runtime.speech import Synthesiser
+from hotline.store.connection import connect, data_dir
+from hotline.store.recordings import Recordings
 
 MANIFEST = "manifest.yaml"
 
@@ -176,58 +179,65 @@ def _draft_language(content: Content, language: Language, library: AudioLibrary,
     return made, kept
 
 
+def _recordings() -> tuple[Recordings, str]:
+    """The studio's recordings: the Redis of REDIS_URL, else the embedded one in HOTLINE_DATA_DIR (the
+    one `make run` uses: joined while it runs, started for this command otherwise)."""
+    url = os.environ.get("REDIS_URL") or None
+    where = "the Redis at REDIS_URL" if url else f"the embedded Redis in {data_dir()}"
+    return Recordings(connect(url, data_dir())), where
+
+
+def _report(outcomes: list[Outcome], where: str) -> None:
+    for o in outcomes:
+        click.echo({"imported": "imported", "skipped": "skipped", "failed": "FAILED"}[o.status] + f" {o.name}: {o.message}")
+    done = sum(o.status == "imported" for o in outcomes)
+    click.echo(f"{done} recording(s) stored in {where}: a running hotline plays them from its next call "
+               "(dashboard: Studio shows each one).")
+    sys.exit(1 if any(o.status == "failed" for o in outcomes) else 0)
+
+
 @audio_group.command("import")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
 @root_option
 @click.option("--lang", default=None,
-              help="The language of the recordings in FOLDER. Without it, FOLDER holds one folder per language (kk/, ru/, en/).")
-def import_command(folder: Path, root: Path | None, lang: str | None) -> None:
-    """Import recordings named after their slot (e.g. office.almaty.wav), converted for the phone line."""
+              help="The language of the recordings in a folder. Without it, the folder holds one folder per language (kk/, ru/, en/).")
+def import_command(source: Path, root: Path | None, lang: str | None) -> None:
+    """Import recordings into the studio: a folder of files named as in the recording script (e.g.
+    welcome.wav, value.number.5.wav), or an archive the studio exported (.zip). Each is converted for
+    the phone line like a studio recording."""
     content = _load(root)
-    sox = shutil.which("sox")
-    if sox is None:
+    if audiofx.sox_binary() is None:
         click.echo("sox is not installed, and recordings must be converted for the phone line. "
                    "Install it: sudo apt-get install sox (or run: make system).")
         sys.exit(1)
     _languages(content, lang)
-    sources = ({lang: folder} if lang else
-               {code: folder / code for code in content.settings.languages if (folder / code).is_dir()})
-    if not sources:
-        click.echo(f"{folder} has no folder named after a language ({', '.join(content.settings.languages)}). "
-                   "Put the recordings in such a folder, or name the language with --lang.")
-        sys.exit(1)
-    audio_dir = content.root / "audio"
-    manifest = AudioLibrary(audio_dir).manifest
-    failed = 0
-    for code, source in sources.items():
-        failed += _import_language(content, code, source, sox, manifest)
-        _write_manifest(audio_dir, manifest)
-    sys.exit(1 if failed else 0)
-
-
-def _import_language(content: Content, code: str, source: Path, sox: str, manifest: dict) -> int:
-    """Import one language's folder; returns how many files could not be converted."""
-    slots = studio_slots(content, code)  # the names of the recording script (dashboard: Studio)
-    failed = 0
-    for path in sorted(p for p in source.iterdir() if p.is_file()):
-        slot = path.stem
-        if path.suffix.lower() not in AUDIO_TYPES:
-            click.echo(f"skipped {path.name}: only .wav and .mp3 files are imported.")
-        elif slot not in slots:
-            close = difflib.get_close_matches(slot, slots, n=1)
-            hint = f" Did you mean '{close[0]}{path.suffix}'?" if close else " See `hotline audio status` for the names."
-            click.echo(f"skipped {path.name}: no prompt is called '{slot}'.{hint}")
+    recordings, where = _recordings()
+    today = date.today()
+    try:
+        if source.is_file():
+            outcomes = import_archive(recordings, content, today, source)
         else:
-            converted = _partial(content.root / "audio", code, slot)
-            try:  # 8 kHz mono, silence trimmed, the loudness of every other prompt
-                audiofx.check_upload(path, path.name)
-                audiofx.phone_quality(path, converted)
-            except audiofx.Refused as exc:
-                converted.unlink(missing_ok=True)
-                click.echo(f"FAILED {path.name}: {exc}"
-                           + (" Or install MP3 support: sudo apt-get install libsox-fmt-mp3." if path.suffix.lower() == ".mp3" else ""))
-                failed += 1
-                continue
-            _install(manifest, content.root / "audio", code, slot, converted, slots[slot], draft=False)
-            click.echo(f"imported {code}/{slot}.wav: \"{_short(slots[slot])}\"")
-    return failed
+            if not lang and not any((source / code).is_dir() for code in content.settings.languages):
+                click.echo(f"{source} has no folder named after a language ({', '.join(content.settings.languages)}). "
+                           "Put the recordings in such a folder, or name the language with --lang.")
+                sys.exit(1)
+            outcomes = import_folder(recordings, content, today, source, lang)
+    except redis.RedisError as exc:
+        raise click.ClickException(f"{where} did not answer ({exc}). Nothing more was imported.") from None
+    _report(outcomes, where)
+
+
+@audio_group.command("export")
+@click.argument("archive", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_command(archive: Path) -> None:
+    """Write every studio recording to ARCHIVE (.zip): the dashboard's export, for a backup or to ship
+    them in audio/ (unzip it there); `hotline audio import ARCHIVE` takes it back."""
+    recordings, where = _recordings()
+    try:
+        data, count = export_archive(recordings), len(recordings.entries())
+    except redis.RedisError as exc:
+        raise click.ClickException(f"{where} did not answer ({exc}).") from None
+    tmp = archive.with_name(f".{archive.name}.part")
+    tmp.write_bytes(data)
+    os.replace(tmp, archive)
+    click.echo(f"{count} recording(s) from {where} written to {archive}.")

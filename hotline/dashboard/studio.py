@@ -11,12 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-import zipfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import redis
-import yaml
 from flask import Response, abort, jsonify, redirect, render_template, request, send_file, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -26,7 +24,7 @@ from hotline.content.script import script_groups, studio_slots
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime import audiofx
 from hotline.runtime.hotline import current
-from hotline.runtime.recording import store_recording
+from hotline.runtime.recording import export_archive, import_archive, store_recording
 
 UPLOAD_LIMIT = 40 * 1024 * 1024    # 30 minutes of 8 kHz 16-bit audio is 29 MB: refused for its length, clearly
 ARCHIVE_LIMIT = 300 * 1024 * 1024
@@ -194,63 +192,12 @@ def studio_script_csv() -> ResponseReturnValue:
 
 @operator_bp.get("/studio/export")
 def studio_export() -> ResponseReturnValue:
-    """manifest.yaml + <lang>/<slot>.wav: the layout of audio/ (unzip it there to ship it with the code)."""
+    """Every recording as one archive (the layout of audio/; `hotline audio export` writes the same)."""
     recs = current().holder.recordings
-    entries = recs.entries() if recs else {}
-    buf = io.BytesIO()
-    manifest: dict[str, dict[str, dict]] = {}
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for (lang, slot), e in sorted(entries.items()):
-            data = recs.wav(e.audio) if recs else None
-            if not data:
-                continue
-            z.writestr(f"{lang}/{slot}.wav", data)
-            manifest.setdefault(lang, {})[slot] = {"file": f"{slot}.wav", "text_sha": e.text_sha, "text": e.text,
-                                                   "draft": False, "seconds": e.seconds, "at": e.at}
-        z.writestr("manifest.yaml", "# Exported from the hotline studio: the text each recording was made from.\n"
-                   + yaml.safe_dump(manifest, allow_unicode=True, sort_keys=True))
-    buf.seek(0)
-    return send_file(buf, mimetype="application/zip", as_attachment=True, download_name="hotline-recordings.zip")
-
-
-def import_archive(hl, archive: Path) -> tuple[int, list[str]]:
-    """Store every recording of an exported archive; returns (how many, what was skipped and why)."""
-    done, skipped = 0, []
-    try:
-        z = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile:
-        return 0, ["This is not a .zip archive exported from the studio."]
-    with z, tempfile.TemporaryDirectory() as tmp:
-        try:
-            manifest = yaml.safe_load(z.read("manifest.yaml").decode("utf-8")) if "manifest.yaml" in z.namelist() else {}
-        except (yaml.YAMLError, UnicodeDecodeError):
-            manifest = None
-        if not isinstance(manifest, dict):
-            return 0, ["The archive's manifest.yaml cannot be read."]
-        for info in z.infolist():
-            path = PurePosixPath(info.filename)
-            if info.is_dir() or path.name == "manifest.yaml":
-                continue
-            if len(path.parts) != 2 or path.parts[0] not in played_languages():
-                skipped.append(f"{info.filename}: not <language>/<slot>.wav of a played language")
-                continue
-            lang, slot = path.parts[0], path.stem
-            slots = studio_slots(hl.content, lang, hl.now().date())
-            meta = (manifest.get(lang) or {}).get(slot) or {}
-            if slot not in slots and not meta:
-                skipped.append(f"{info.filename}: no slot is called '{slot}'")
-                continue
-            local = Path(tmp) / f"{len(skipped)}-{done}{path.suffix}"
-            with z.open(info) as src, open(local, "wb") as dst:
-                dst.write(src.read(audiofx.MAX_SECONDS * 8000 * 2 * 4))
-            text = str(meta.get("text") or slots.get(slot, ""))
-            try:
-                store_recording(hl.holder.recordings, lang, slot, text, local, path.name, "archive",
-                                sha=str(meta["text_sha"]) if meta.get("text_sha") else None)
-                done += 1
-            except audiofx.Refused as exc:
-                skipped.append(f"{info.filename}: {exc}")
-    return done, skipped
+    if recs is None:
+        return redirect(url_for("operator.studio", notice="Recordings need Redis, and this process has none."))
+    return send_file(io.BytesIO(export_archive(recs)), mimetype="application/zip", as_attachment=True,
+                     download_name="hotline-recordings.zip")
 
 
 @operator_bp.post("/studio/import")
@@ -259,9 +206,13 @@ def studio_import() -> ResponseReturnValue:
     upload = request.files.get("archive")
     if upload is None or not upload.filename:
         return redirect(url_for("operator.studio", notice="Choose an archive (.zip) to import."))
+    if hl.holder.recordings is None:
+        return redirect(url_for("operator.studio", notice="Recordings need Redis, and this process has none."))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "archive.zip"
         upload.save(path)
-        done, skipped = import_archive(hl, path)
+        outcomes = import_archive(hl.holder.recordings, hl.content, hl.now().date(), path)
+    done = sum(o.status == "imported" for o in outcomes)
+    skipped = [f"{o.name}: {o.message}" for o in outcomes if o.status != "imported"]
     note = f"Imported {done} recording(s)." + (f" Skipped {len(skipped)}: " + "; ".join(skipped[:5]) if skipped else "")
     return redirect(url_for("operator.studio", notice=note))

@@ -1,9 +1,16 @@
-"""`hotline audio`: drafts and imported recordings reach the caller, and an edited text retires them."""
+"""`hotline audio`: drafts, recordings imported into the studio (a folder or an archive) reach the caller,
+an edited text retires them, and the archive is the dashboard's."""
 from __future__ import annotations
 
+import base64
+import io
+import json
 import math
+import re
 import struct
+import subprocess
 import wave
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +21,7 @@ from hotline.cli.audio import audio_group
 from hotline.content.audio import text_sha
 from hotline.content.loader import load_content
 from hotline.content.script import recording_slots
+from hotline.store import keys
 from support import Call, Twilio, edit, make_app, set_prompt
 
 TODAY = date(2026, 12, 5)
@@ -104,36 +112,65 @@ def test_draft_with_a_broken_voice_changes_nothing(tree: Path) -> None:
     assert manifest(tree) == {} and recordings(tree / "audio" / "kk") == []
 
 
-def test_import_converts_for_the_phone_and_skips_unknown_names(tree: Path, tmp_path: Path) -> None:
-    studio = tmp_path / "studio"
-    studio_wav(studio / "office.almaty.wav")
-    studio_wav(studio / "office.almati.wav")
-    (studio / "notes.txt").write_text("take 3 was best", encoding="utf-8")
-    result = audio(tree, "import", str(studio), "--lang", "kk")
+def sox_wav(path: Path, seconds: float = 0.8, rate: int = 44100, channels: int = 2) -> Path:
+    """A real recording file made by sox: a tone with silence before and after, CD quality, stereo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["sox", "-n", "-r", str(rate), "-c", str(channels), "-b", "16", str(path),
+                    "synth", str(seconds), "sine", "440", "vol", "0.3", "pad", "0.4", "0.4"], check=True)
+    return path
+
+
+def in_redis(sock: str, *args: str, data: Path | None = None, tree: Path | None = None):
+    """`hotline audio ...` against the test's Redis (REDIS_URL), or the embedded one in `data`."""
+    env = {"REDIS_URL": f"unix://{sock}" if sock else "", "HOTLINE_DATA_DIR": str(data or "var")}
+    return CliRunner().invoke(audio_group, [*args, *(["--root", str(tree)] if tree else [])], env=env)
+
+
+def stored(r, lang: str, slot: str) -> dict:
+    return json.loads(r.hget(keys.REC_INDEX, f"{lang}/{slot}"))
+
+
+def stored_wav(r, entry: dict) -> bytes:
+    return base64.b64decode(r.get(keys.REC_WAV + entry["audio"]))
+
+
+def test_import_stores_converted_recordings_in_redis_by_the_script_names(tree: Path, tmp_path: Path, r,
+                                                                          redis_socket: str) -> None:
+    folder = tmp_path / "voice-actor"
+    sox_wav(folder / "office.almaty.wav")
+    sox_wav(folder / "value.day.8.wav", seconds=0.4)
+    sox_wav(folder / "office.almati.wav")
+    (folder / "notes.txt").write_text("take 3 was best", encoding="utf-8")
+    result = in_redis(redis_socket, "import", str(folder), "--lang", "kk", tree=tree)
     assert result.exit_code == 0, result.output
-    assert "skipped office.almati.wav: no prompt is called 'office.almati'. Did you mean 'office.almaty.wav'?" in result.output
-    assert "skipped notes.txt" in result.output
-    assert recordings(tree / "audio" / "kk") == ["office.almaty.wav"]
-    assert wav_format(tree / "audio" / "kk" / "office.almaty.wav") == (8000, 1, 16)
-    text = recording_slots(load_content(tree, TODAY), "kk")["office.almaty"]
-    assert manifest(tree) == {"kk": {"office.almaty": {"file": "office.almaty.wav", "text_sha": text_sha(text),
-                                                        "draft": False}}}
+    assert "skipped kk/office.almati.wav: no slot is called 'office.almati'. Did you mean 'office.almaty.wav'?" in result.output
+    assert "skipped kk/notes.txt: only sound files are imported" in result.output
+    assert "2 recording(s) stored in the Redis at REDIS_URL" in result.output
+    content = load_content(tree, TODAY)
+    almaty = stored(r, "kk", "office.almaty")
+    assert almaty["text_sha"] == text_sha(recording_slots(content, "kk")["office.almaty"]) and almaty["source"] == "import"
+    assert stored(r, "kk", "value.day.8")["text"] == "сегізінші"
+    with wave.open(io.BytesIO(stored_wav(r, almaty)), "rb") as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+        assert 0.7 < w.getnframes() / 8000 < 1.2, "silence trimmed at both ends (0.8 s of sound)"
+    assert recordings(tree / "audio" / "kk") == [], "nothing written into the code's audio/ folder"
 
 
-def test_import_replaces_a_draft_and_reads_language_folders(tree: Path, tmp_path: Path) -> None:
-    assert audio(tree, "draft").exit_code == 0
-    studio_wav(tmp_path / "studio" / "kk" / "welcome.wav")
-    studio_wav(tmp_path / "studio" / "en" / "welcome.wav")
-    result = audio(tree, "import", str(tmp_path / "studio"))
-    assert result.exit_code == 0, result.output
-    assert manifest(tree)["kk"]["welcome"]["draft"] is False and manifest(tree)["en"]["welcome"]["draft"] is False
-    assert manifest(tree)["kk"]["footer.main"]["draft"] is True, "other drafts stay"
-    assert status_rows(audio(tree, "status").output)["welcome"] == ["recorded", "twilio", "recorded"]
+def test_import_reads_language_folders_and_refuses_what_is_not_audio(tree: Path, tmp_path: Path, r,
+                                                                     redis_socket: str) -> None:
+    sox_wav(tmp_path / "studio" / "kk" / "welcome.wav")
+    sox_wav(tmp_path / "studio" / "en" / "welcome.wav")
+    (tmp_path / "studio" / "kk" / "footer.main.wav").write_bytes(b"")
+    result = in_redis(redis_socket, "import", str(tmp_path / "studio"), tree=tree)
+    assert result.exit_code == 1, result.output
+    assert "FAILED kk/footer.main.wav: 'footer.main.wav' is empty (0 bytes)." in result.output
+    assert sorted(r.hkeys(keys.REC_INDEX)) == ["en/welcome", "kk/welcome"]
 
 
-def test_an_imported_recording_is_played_until_its_text_changes(tree: Path, tmp_path: Path, r, clock, tts_cache) -> None:
-    studio_wav(tmp_path / "studio" / "office.almaty.wav")
-    assert audio(tree, "import", str(tmp_path / "studio"), "--lang", "kk").exit_code == 0
+def test_an_imported_recording_is_played_until_its_text_changes(tree: Path, tmp_path: Path, r, clock, tts_cache,
+                                                                 redis_socket: str) -> None:
+    sox_wav(tmp_path / "studio" / "office.almaty.wav")
+    assert in_redis(redis_socket, "import", str(tmp_path / "studio"), "--lang", "kk", tree=tree).exit_code == 0
     twilio = Twilio(make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(tree), CONTENT_RELOAD_SECONDS=0))
 
     def almaty_in_kazakh(sid: str) -> Call:
@@ -143,21 +180,64 @@ def test_an_imported_recording_is_played_until_its_text_changes(tree: Path, tmp_
         return call
 
     call = almaty_in_kazakh("CA" + "1" * 32)
-    assert plays(call)[0] == "/audio/kk/office.almaty.wav"
-    served = twilio.client.get("/audio/kk/office.almaty.wav")
+    url = f"/audio/rec/{stored(r, 'kk', 'office.almaty')['audio']}.wav"
+    assert plays(call)[0] == url
+    served = twilio.client.get(url)
     assert served.status_code == 200 and served.mimetype == "audio/wav" and served.data[:4] == b"RIFF"
 
     set_prompt(tree / "prompts" / "kk.yaml", "office.again", "Қайталаймын: {address}.")
-    status = audio(tree, "status", "--lang", "kk")
-    assert status_rows(status.output)["office.almaty"][0] == "stale" and "audio/kk/office.almaty.wav" in status.output
     call = almaty_in_kazakh("CA" + "2" * 32)
     assert plays(call)[0].startswith("/audio/tts/")
     assert "Қайталаймын: Достық даңғылы, 85." in call.heard[0]
 
 
+def test_export_and_import_of_an_archive_match_the_dashboards(tree: Path, tmp_path: Path, r, clock, tts_cache,
+                                                              redis_socket: str) -> None:
+    sox_wav(tmp_path / "studio" / "welcome.wav")
+    sox_wav(tmp_path / "studio" / "value.month.12.wav", seconds=0.5)
+    assert in_redis(redis_socket, "import", str(tmp_path / "studio"), "--lang", "kk", tree=tree).exit_code == 0
+    before = {k: stored(r, *k.split("/")) for k in r.hkeys(keys.REC_INDEX)}
+    archive = tmp_path / "backup.zip"
+    result = in_redis(redis_socket, "export", str(archive))
+    assert result.exit_code == 0 and "2 recording(s) from the Redis at REDIS_URL written to" in result.output
+
+    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(tree), OPERATOR_PASSWORD="pw pw pw pw pw")
+    client = app.test_client()
+    page = client.get("/operator/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+    assert client.post("/operator/login", data={"csrf": csrf, "password": "pw pw pw pw pw"}).status_code == 302
+    dashboard = zipfile.ZipFile(io.BytesIO(client.get("/operator/studio/export").data))
+    ours = zipfile.ZipFile(archive)
+    assert sorted(ours.namelist()) == sorted(dashboard.namelist()) == ["kk/value.month.12.wav", "kk/welcome.wav",
+                                                                      "manifest.yaml"]
+    assert ours.read("manifest.yaml") == dashboard.read("manifest.yaml")
+    assert ours.read("kk/welcome.wav") == stored_wav(r, before["kk/welcome"])
+
+    set_prompt(tree / "prompts" / "kk.yaml", "welcome", "Сәлем. Бұл тегін ақпарат.")
+    r.delete(keys.REC_INDEX)
+    result = in_redis(redis_socket, "import", str(archive), tree=tree)
+    assert result.exit_code == 0, result.output
+    after = {k: stored(r, *k.split("/")) for k in r.hkeys(keys.REC_INDEX)}
+    assert {k: e["text_sha"] for k, e in after.items()} == {k: e["text_sha"] for k, e in before.items()}, \
+        "each keeps the text it says: welcome is stale"
+    assert after["kk/welcome"]["source"] == "archive"
+
+
+def test_without_redis_url_recordings_go_to_the_embedded_redis_of_the_data_directory(tree: Path, tmp_path: Path) -> None:
+    sox_wav(tmp_path / "studio" / "welcome.wav")
+    data = tmp_path / "var"
+    result = in_redis("", "import", str(tmp_path / "studio"), "--lang", "kk", data=data, tree=tree)
+    assert result.exit_code == 0 and f"1 recording(s) stored in the embedded Redis in {data}" in result.output
+    exported = in_redis("", "export", str(tmp_path / "out.zip"), data=data)
+    assert exported.exit_code == 0, exported.output
+    assert zipfile.ZipFile(tmp_path / "out.zip").namelist() == ["kk/welcome.wav", "manifest.yaml"]
+
+
 def test_draft_never_overwrites_a_stale_human_recording(tree: Path, tmp_path: Path) -> None:
-    studio_wav(tmp_path / "studio" / "welcome.wav")
-    assert audio(tree, "import", str(tmp_path / "studio"), "--lang", "kk").exit_code == 0
+    studio_wav(tree / "audio" / "kk" / "welcome.wav")  # a person's recording shipped in audio/
+    text = recording_slots(load_content(tree, TODAY), "kk")["welcome"]
+    (tree / "audio" / "manifest.yaml").write_text(yaml.safe_dump(
+        {"kk": {"welcome": {"file": "welcome.wav", "text_sha": text_sha(text), "draft": False}}}), encoding="utf-8")
     recorded = (tree / "audio" / "kk" / "welcome.wav").read_bytes()
     set_prompt(tree / "prompts" / "kk.yaml", "welcome", "Сәлем. Бұл тегін ақпарат.")
     result = audio(tree, "draft", "--lang", "kk")
