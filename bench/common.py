@@ -132,17 +132,44 @@ def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = Non
         time.sleep(0.02)
 
 
+def wait_log(log: Path, offset: int, marker: bytes, count: int, proc: subprocess.Popen,
+             timeout: float = 300) -> float:
+    """Wait until `marker` appears `count` times in `log` after `offset`; returns the seconds waited."""
+    start = time.perf_counter()
+    while True:
+        with open(log, "rb") as fh:
+            fh.seek(offset)
+            if fh.read().count(marker) >= count:
+                return time.perf_counter() - start
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited ({proc.returncode}) before logging {marker!r} {count} times")
+        if time.perf_counter() - start > timeout:
+            raise RuntimeError(f"{log} did not show {marker!r} {count} times within {timeout}s")
+        time.sleep(0.2)
+
+
+SPEECH_READY = b"speech ready for content"  # what each process logs when its background rendering ends
+
+
 @contextmanager
-def gunicorn(app: str, env: dict[str, str], workers: int = 2, log: Path | None = None):
-    """Run `app` under gunicorn as the Procfile does; yields (base_url, process)."""
+def gunicorn(app: str, env: dict[str, str], workers: int = 2, log: Path | None = None,
+             settled: bool = False):
+    """Run `app` under gunicorn as the Procfile does; yields (base_url, process).
+
+    `settled`: also wait until every worker has finished rendering speech in the background (about
+    20 s of espeak-ng after a fresh start), so that timings measure serving, not the start-up work.
+    """
     port = free_port()
     log = log or OUT / "gunicorn.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    offset = log.stat().st_size if log.exists() else 0
     with open(log, "ab") as fh:
         proc = subprocess.Popen(gunicorn_cmd(app, port, workers), env=env, cwd=ROOT, stdout=fh, stderr=fh)
     base = f"http://{HOST}:{port}"
     try:
         wait_http(base + "/healthz", proc=proc)
+        if settled:
+            wait_log(log, offset, SPEECH_READY, workers, proc)
         yield base, proc
     finally:
         stop_process(proc)

@@ -85,10 +85,10 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
         with fake_twilio("fast") as (fake_url, _info):
             env = hotline_env(redis.url, twilio_url=fake_url, data_dir=OUT / "var-web")
             shutil.rmtree(OUT / "var-web", ignore_errors=True)
-            with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-hotline.log") as (hbase, hproc), \
+            with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-hotline.log", settled=True) as (hbase, hproc), \
                     gunicorn("bench.bare_app:create_app()", env, log=OUT / "gunicorn-bare.log") as (bbase, bproc):
-                # A real caller walks the menu once per language (parsing TwiML); this also makes the
-                # Kazakh line of the language menu (espeak) before any timing starts.
+                # A real caller walks the menu once per language (parsing TwiML). Both servers have
+                # settled: the hotline's background speech rendering ended before any timing starts.
                 routes = [loadgen.discover(hbase, "2"), loadgen.discover(hbase, "3")]
                 out["walk"] = [{"path": s.path, "digits": s.digits} for s in routes[0].steps]
                 servers = {"hotline": (hbase, hproc), "bare": (bbase, bproc)}
