@@ -19,6 +19,7 @@ from flask import Response, g, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.content import render as P
+from hotline.content import script
 from hotline.content.audio import Utterance
 from hotline.content.model import Content, Language
 from hotline.content.script import node_utterances
@@ -149,9 +150,9 @@ class Call:
     def t(self, key: str, /, **values: object) -> str:
         return P.text(self.content, self.lang.code, key, **values)
 
-    def u(self, key: str, /, **values: object) -> Utterance:
-        """A fixed prompt (recordable) when it has no values, else a made-up-on-the-fly one."""
-        return Utterance(self.t(key, **values), None if values else key)
+    def u(self, key: str, /) -> Utterance:
+        """A fixed prompt (recordable; in a played language, its values in recorded pieces)."""
+        return script.fixed(self.content, self.lang.code, key)
 
     def remember(self, node: str) -> None:
         """Per-call state (language, where the caller is) with a TTL, and the node's visit counter,
@@ -213,8 +214,7 @@ def _language_menu(call: Call, silences: int) -> VoiceResponse:
     g = resp.gather(num_digits=1, action=voice_url("lang"), method="POST", finish_on_key="",
                     timeout=call.content.settings.gather_timeout, action_on_empty_result=False)
     for code, lang in call.content.settings.languages.items():
-        text = P.text(call.content, code, "language.choose", key=P.key_name(call.content, code, lang.key))
-        call.speaker.add(g, lang, [Utterance(text, "language.choose")])
+        call.speaker.add(g, lang, [script.language_choice(call.content, code)])
     resp.redirect(voice_url("lang", s=silences + 1), method="POST")
     return resp
 

@@ -19,10 +19,11 @@ from hotline.checks.deployment import check_one_way, check_whatsapp, messaging_t
 from hotline.content import render as P
 from hotline.content.audio import AudioLibrary
 from hotline.content.budget import check_sms
+from hotline.content.compose import value_rows
 from hotline.content.loader import load_content, prompt_texts
 from hotline.content.model import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem
 from hotline.content.report import Table, doc_of, problem_at
-from hotline.content.script import recording_slots, studio_slots
+from hotline.content.script import VALUE_GROUPS, recording_slots, studio_slots
 from hotline.content.yamlio import YamlError, load
 from hotline.runtime.speech import command_binary, command_of, fallback_voice, trial_synthesis
 
@@ -159,31 +160,39 @@ def run_checks(root: Path, today: date, library=None) -> Report:
 
 
 def values_tables(content: Content, library, today: date) -> list[Table]:
-    """For each played language: can a read-back deadline be heard entirely in a recorded voice?
+    """For each played language: can every value a caller hears be heard in a recorded voice?
 
-    A date is composed of pieces (weekday, day, month, year), each a studio slot; a missing piece is
-    synthesised alone. `library` is what the hotline plays (studio recordings too, from the dashboard;
-    the files in audio/ from the command line)."""
+    A value is composed of pieces (hotline.content.compose: numbers, keys said by name, the words of
+    a period, cities; a date's weekday, day, month and year), each a studio slot; a missing piece is
+    synthesised alone. `library` is what the hotline plays (studio recordings too, from the dashboard
+    or when the command line reaches the hotline's Redis; else the files in audio/)."""
     tables = []
     for code, lang in content.settings.languages.items():
         if lang.speech != "play":
             continue
         slots = studio_slots(content, code, today)
+
+        def row(name: str, heard: str, keys: list[str], code: str = code, slots: dict = slots) -> tuple[str, ...]:
+            gone = [k for k in keys if library.status(code, k, slots[k]) not in ("recorded", "draft", "unverified")]
+            shown = ", ".join(gone[:6]) + (" ..." if len(gone) > 6 else "")
+            return (name, heard, f"{len(keys) - len(gone)}/{len(keys)}", "yes" if not gone else f"no: synthesised {shown}")
+
         rows = []
-        kinds = [("words around the date", "reminders.readback."), ("weekdays", "value.weekday."),
-                 ("days of the month", "value.day."), ("months", "value.month."), ("years", "value.year.")]
-        for name, prefix in kinds:
+        for name, pieces in value_rows(content, code):  # {filing}, {repeat}, ...: shared by many prompts
+            keys = list(dict.fromkeys(p.key for p in pieces))
+            if keys and all(k in slots for k in keys):  # only values a caller can hear
+                rows.append(row(name, " ".join(p.text for p in pieces), keys))
+        for prefix, title in VALUE_GROUPS:
             keys = [k for k in slots if k.startswith(prefix)]
-            if not keys:
-                continue
-            missing = [k for k in keys if library.status(code, k, slots[k]) not in ("recorded", "draft", "unverified")]
-            shown = ", ".join(k.removeprefix(prefix) for k in missing[:8]) + (" ..." if len(missing) > 8 else "")
-            rows.append((name, f"{len(keys) - len(missing)}/{len(keys)}",
-                         "yes" if not missing else f"no: synthesised {shown}"))
-        every = all(r[2] == "yes" for r in rows)
-        title = (f"Read-back dates in {code}: {'every date is heard in a recorded voice' if every else 'some pieces are synthesised'}"
-                 " (record them in the dashboard: Studio)")
-        tables.append(Table(title, ("values", "recorded", "fully recorded"), tuple(rows)))
+            if keys and prefix != "value.":
+                rows.append(row(title.lower(), f"{len(keys)} piece(s)", keys))
+        readback = [k for k in slots if k.startswith("reminders.readback.")]
+        if readback:
+            rows.append(row("words around a read-back date", f"{len(readback)} piece(s)", readback))
+        every = all(r[3] == "yes" for r in rows)
+        title = (f"Values in {code}: {'every value is heard in a recorded voice' if every else 'some pieces are synthesised'}"
+                 " (record them in the dashboard: Studio, or `hotline audio import`)")
+        tables.append(Table(title, ("value", "heard as", "recorded", "fully recorded"), tuple(rows)))
     return tables
 
 

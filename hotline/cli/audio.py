@@ -24,7 +24,7 @@ from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
 from hotline.content.loader import load_content
 from hotline.content.model import Content, ContentError, Language
 from hotline.content.report import Table
-from hotline.content.script import node_utterances, recording_slots
+from hotline.content.script import is_slow, recording_slots
 from hotline.runtime import audiofx
 from hotline.runtime.recording import Outcome, export_archive, import_archive, import_folder
 from hotline.runtime.speech import Synthesiser
@@ -124,12 +124,6 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def _slow_slots(content: Content, lang: str) -> set[str]:
-    """Slots a call reads slowly (addresses): their drafts must be slow too."""
-    return {u.key for node in content.nodes.values() for u in node_utterances(content, lang, node, 0)
-            if u.slow and u.key}
-
-
 @audio_group.command("draft")
 @root_option
 @click.option("--lang", default=None, help="Only this language (e.g. kk).")
@@ -161,7 +155,6 @@ def _draft_language(content: Content, language: Language, library: AudioLibrary,
                     manifest: dict) -> tuple[int, int]:
     """Drafts for one language; a stale human recording is kept (never overwritten by a robot)."""
     made = kept = 0
-    slow = _slow_slots(content, language.code)
     for slot, text in recording_slots(content, language.code).items():
         status = library.status(language.code, slot, text)
         if status in ("recorded", "draft", "unverified"):
@@ -171,7 +164,7 @@ def _draft_language(content: Content, language: Language, library: AudioLibrary,
                        f"Record it again saying \"{text}\". Callers hear synthesised speech meanwhile.")
             kept += 1
             continue
-        name = synth.ensure(text, language, slow=slot in slow)
+        name = synth.ensure(text, language, slow=is_slow(slot))
         if name is None:
             raise click.ClickException(f"espeak-ng could not synthesise '{slot}' with voice '{language.tts_voice}'.")
         _install(manifest, content.root / "audio", language.code, slot, synth.dir / name, text, draft=True)

@@ -53,10 +53,13 @@ def common_values(content: Content, lang: str) -> dict[str, str]:
     return cached
 
 
+KEY_VALUES = ("repeat", "back", "main", "sms", "more", "person")  # placeholders naming the universal keys
+
+
 def _common_values(content: Content, lang: str) -> dict[str, str]:
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
     keys = content.settings.keys
-    for name in ("repeat", "back", "main", "sms", "more", "person"):
+    for name in KEY_VALUES:
         values[name] = key_name(content, lang, getattr(keys, name))
     values["phone"] = content.settings.phone_line  # config/hotline.yaml: the number people call
     values["stop_keys"] = stop_keys(content)  # what to press on that line to stop messages

@@ -5,9 +5,9 @@ It depends only on the content snapshot, so the voice channel, the dashboard's m
 """
 from __future__ import annotations
 
-import re
 from datetime import date
 
+from hotline.content import compose as C
 from hotline.content import render as P
 from hotline.content import values
 from hotline.content.audio import Utterance
@@ -32,45 +32,93 @@ def node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Uttera
     """
     key = ("node", lang, node.id, part)
     if key not in c.memo:
-        c.memo[key] = tuple(_node_utterances(c, lang, node, part))
+        said = _node_utterances(c, lang, node)
+        if node.type == "content":  # one part, then "more" while there is more, then the footer
+            part = min(max(part, 0), len(said) - 1)
+            said = [said[part]] + ([fixed(c, lang, "footer.more")] if part + 1 < len(said) else []) + [fixed(c, lang, "footer.content")]
+        c.memo[key] = tuple(said)
     return list(c.memo[key])
 
 
-def _node_utterances(c: Content, lang: str, node: Node, part: int) -> list[Utterance]:
+def played(c: Content, lang: str) -> bool:
+    return c.settings.languages[lang].speech == "play"
+
+
+def utterance(c: Content, lang: str, text: str, key: str | None, pieces: C.Pieces = (), slow: bool = False) -> Utterance:
+    """What is said, and for a played language the pieces it is heard as (when it has values)."""
+    parts = tuple(Utterance(p.text, p.key, slow=is_slow(p.key)) for p in pieces) if played(c, lang) else ()
+    if len(parts) == 1 and parts[0].key == key:
+        parts = ()  # a prompt without values is its own one recording
+    return Utterance(text, key, slow=slow, parts=parts)
+
+
+def heard_as(u: Utterance) -> tuple[Utterance, ...]:
+    """The recordings an utterance is made of: its pieces, or itself."""
+    return u.parts or (u,)
+
+
+def fixed(c: Content, lang: str, key: str) -> Utterance:
+    """A prompt said as it is (its values are the common ones), built once per snapshot."""
+    memo = ("fixed", lang, key)
+    if memo not in c.memo:
+        c.memo[memo] = utterance(c, lang, P.text(c, lang, key), key, C.prompt(c, lang, key) if played(c, lang) else ())
+    return c.memo[memo]
+
+
+def language_choice(c: Content, lang: str) -> Utterance:
+    """'Қазақ тілі үшін 1 басыңыз.': each language offered in its own voice."""
+    memo = ("choose", lang)
+    if memo not in c.memo:
+        k = c.settings.languages[lang].key
+        text = P.text(c, lang, "language.choose", key=P.key_name(c, lang, k))
+        pieces = C.prompt(c, lang, "language.choose", key=C.key(c, lang, k)) if played(c, lang) else ()
+        c.memo[memo] = utterance(c, lang, text, "language.choose", pieces)
+    return c.memo[memo]
+
+
+def _node_utterances(c: Content, lang: str, node: Node) -> list[Utterance]:
     def t(key: str, /, **v: object) -> str:
         return P.text(c, lang, key, **v)
 
+    play = played(c, lang)
+
+    def pieces(key: str, /, **v: C.Pieces) -> C.Pieces:
+        return C.prompt(c, lang, key, **v) if play else ()
+
     if node.type == "menu":
-        lines = [t(f"title.{node.id}")]
+        lines, heard = [t(f"title.{node.id}")], list(pieces(f"title.{node.id}"))
         for key, target in node.options.items():
             tnode = c.nodes[target]
-            label = c.offices[tnode.office].city[lang] if tnode.type == "office" else t(f"label.{target}")
+            if tnode.type == "office":
+                label, said = c.offices[tnode.office].city[lang], (C.city(c, lang, tnode.office) if play else ())
+            else:
+                label, said = t(f"label.{target}"), pieces(f"label.{target}")
             lines.append(t("menu.option", label=label, key=P.key_name(c, lang, key)))
+            heard += pieces("menu.option", label=said, key=C.key(c, lang, key) if play else ())
         footer = "footer.main" if node.id == "main" else "footer.menu"
-        out = [Utterance(" ".join(lines), f"menu.{node.id}")]
+        out = [utterance(c, lang, " ".join(lines), f"menu.{node.id}", tuple(heard))]
         if node.id == "main" and c.settings.keys.person and c.handoff is not None:
-            out.append(Utterance(t("person.offer"), "person.offer"))  # issue 12: the same key everywhere
-        return out + [Utterance(t(footer), footer)]
+            out.append(fixed(c, lang, "person.offer"))  # issue 12: the same key everywhere
+        return out + [fixed(c, lang, footer)]
     if node.type == "office":
         values = P.office_values(c, lang, node.office)
         words = [t("office.read", **values), t("office.again", **values)]
         if note := c.offices[node.office].note.get(lang):
             words.append(note)
-        return [Utterance(" ".join(words), f"office.{node.office}", slow=True), Utterance(t("footer.content"), "footer.content")]
+        # one recording per office: its city, address (twice) and note belong to that office alone
+        return [utterance(c, lang, " ".join(words), f"office.{node.office}", slow=True), fixed(c, lang, "footer.content")]
     if node.type == "content":
-        parts = P.parts(c, lang, node.id)
-        part = min(max(part, 0), len(parts) - 1)
-        out = [Utterance(parts[part], f"{node.id}.{part + 1}")]
-        if part + 1 < len(parts):
-            out.append(Utterance(t("footer.more"), "footer.more"))
-        return out + [Utterance(t("footer.content"), "footer.content")]
+        out = []
+        for i, (text, template) in enumerate(zip(P.parts(c, lang, node.id), c.prompts[lang][node.id]), start=1):
+            out.append(utterance(c, lang, text, f"{node.id}.{i}", C.prompt(c, lang, f"{node.id}.{i}", str(template)) if play else ()))
+        return out
     # reminders: choose which date the caller has
-    lines = [t("title.reminders")]
-    for i, rule in enumerate(REMINDER_RULES, start=1):
-        lines.append(t(f"reminders.option.{rule}", key=str(i)))
-    lines.append(t("reminders.option.filed", key=str(len(REMINDER_RULES) + 1)))
-    lines.append(t("reminders.option.delete", key=str(len(REMINDER_RULES) + 2)))
-    return [Utterance(" ".join(lines), "menu.reminders"), Utterance(t("footer.menu"), "footer.menu")]
+    lines, heard = [t("title.reminders")], list(pieces("title.reminders"))
+    options = [f"reminders.option.{rule}" for rule in REMINDER_RULES] + ["reminders.option.filed", "reminders.option.delete"]
+    for i, key in enumerate(options, start=1):
+        lines.append(t(key, key=str(i)))
+        heard += pieces(key, key=C.number(c, lang, i) if play else ())
+    return [utterance(c, lang, " ".join(lines), "menu.reminders", tuple(heard)), fixed(c, lang, "footer.menu")]
 
 
 # Prompts spoken as they are (no values), besides what nodes say: each is one recording slot.
@@ -84,28 +132,51 @@ FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "reminders.confirm_whatsa
                  "date.error.impossible", "date.error.future", "date.error.unreadable")
 
 
+def spoken(c: Content, lang: str) -> list[Utterance]:
+    """Every fixed thing a caller can hear in `lang`, in the order a caller meets it (built once per snapshot)."""
+    memo = ("spoken", lang)
+    if memo not in c.memo:
+        said = [language_choice(c, lang), fixed(c, lang, "welcome")]
+        for node in [c.nodes["main"], *(n for n in c.nodes.values() if n.id != "main")]:
+            count = len(c.prompts[lang][node.id]) if node.type == "content" else 1
+            said += [u for part in range(count) for u in node_utterances(c, lang, node, part)]
+        said += [fixed(c, lang, key) for key in FIXED_PROMPTS if key != "welcome"]
+        c.memo[memo] = tuple(said)
+    return list(c.memo[memo])
+
+
 def recording_slots(c: Content, lang: str) -> dict[str, str]:
     """Every fixed thing a caller can hear in `lang`: recording key -> the text it must say.
 
-    Operators record against these keys; the audio manifest stores the hash of this text.
+    A played language records sentences with values as their pieces (hotline.content.compose);
+    Operators record against these keys; the recording stores the hash of this text.
     """
-    code = c.settings.languages[lang]
-    slots = {"language.choose": P.text(c, lang, "language.choose", key=P.key_name(c, lang, code.key))}
-    slots.update({key: P.text(c, lang, key) for key in FIXED_PROMPTS})
-    for node in c.nodes.values():
-        count = len(c.prompts[lang][node.id]) if node.type == "content" else 1
-        for part in range(count):
-            for u in node_utterances(c, lang, node, part):
-                if u.key:
-                    slots[u.key] = u.text
-    return slots
+    return {p.key: p.text for u in spoken(c, lang) for p in heard_as(u) if p.key}
 
 
-# ---- what the studio records: fixed prompts, the words around a read-back date, date pieces ----
+# ---- what the studio records: fixed prompts, their pieces, the words around a read-back date, date pieces ----
 
-FIRST_HEARD = ("language.choose", "welcome", "menu.main", "footer.main", "error.silence", "error.wrong_key")
-VALUE_GROUPS = (("value.weekday.", "Weekdays"), ("value.day.", "Days of the month"), ("value.month.", "Months"),
-                ("value.year.", "Years"))
+# Every call hears these first: what is rendered before a process serves (the rest in the background).
+FIRST_HEARD = ("welcome", "error.silence", "error.wrong_key")
+# Pieces of values, grouped as the recording script lists them (first match wins).
+VALUE_GROUPS = (("value.number.", "Numbers"), ("key.", "Keys said by name"), ("period.", "Periods: the words with the number"),
+                ("value.city.", "Cities"), ("value.weekday.", "Dates: weekdays"), ("value.day.", "Dates: days of the month"),
+                ("value.month.", "Dates: months"), ("value.year.", "Dates: years"), ("value.", "Other values"))
+SLOW = ("office.", "reminders.readback.", "value.weekday.", "value.day.", "value.month.", "value.year.")
+
+
+def is_slow(key: str | None) -> bool:
+    """Addresses and read-back dates are read slowly (for note-taking); so is their synthesis."""
+    return bool(key) and key.startswith(SLOW)
+
+
+def is_value(key: str) -> bool:
+    return key.startswith(tuple(prefix for prefix, _ in VALUE_GROUPS))
+
+
+def first_heard(c: Content, lang: str) -> list[Utterance]:
+    """What every call hears in its first seconds: the language menu, the welcome, the main menu."""
+    return [language_choice(c, lang), *node_utterances(c, lang, c.nodes["main"], 0), *(fixed(c, lang, k) for k in FIRST_HEARD)]
 
 
 def date_pattern(c: Content, lang: str) -> str:
@@ -114,22 +185,19 @@ def date_pattern(c: Content, lang: str) -> str:
     return pattern if isinstance(pattern, str) and pattern.strip() else values.DEFAULT_PATTERN
 
 
-def _readback_words(c: Content, lang: str, rule: str) -> list[tuple[str, str]]:
-    """The fixed words around {date} in a read-back prompt: [(slot, text)], empty ones left out."""
+def _readback_pieces(c: Content, lang: str, rule: str, d: date | None) -> C.Pieces:
+    """A read-back prompt in pieces: its words and values, and the date's pieces (none without `d`)."""
     key = f"reminders.readback.{rule}"
-    template = c.prompts[lang].get(key)
-    if not isinstance(template, str):
-        return []
-    common = P._Values(P.common_values(c, lang))
-    before, sep, after = template.partition("{date}")
-    out = [(key, before.format_map(common).strip())]
-    if sep:
-        out.append((f"{key}.after", after.format_map(common).strip()))
-    return [(k, t) for k, t in out if re.search(r"\w", t)]
+    locale = c.settings.languages[lang].locale
+    date_pieces = tuple(values.date_pieces(lang, locale, date_pattern(c, lang), d)) if d else ()
+    return C.prompt(c, lang, key, date=date_pieces) if isinstance(c.prompts[lang].get(key), str) else ()
 
 
 def readback_slots(c: Content, lang: str) -> dict[str, str]:
-    return {k: t for rule in REMINDER_RULES for k, t in _readback_words(c, lang, rule)}
+    """The words around the date in every read-back prompt (and the pieces of their other values)."""
+    if not played(c, lang):
+        return {}
+    return {p.key: p.text for rule in REMINDER_RULES for p in _readback_pieces(c, lang, rule, None)}
 
 
 def value_slots(c: Content, lang: str, today: date | None = None) -> dict[str, str]:
@@ -140,47 +208,30 @@ def value_slots(c: Content, lang: str, today: date | None = None) -> dict[str, s
 
 def readback(c: Content, lang: str, rule: str, d: date) -> Utterance:
     """'The last day to apply is Tuesday, 8 December.' as one utterance; for a played language also
-    as parts: the recorded words before the date, each piece of the date, the words after."""
+    as parts: the recorded words before the date, each piece of the date, the words after. It has no
+    key of its own (the date varies), so a played language always hears it in pieces."""
     text = P.text(c, lang, f"reminders.readback.{rule}", date=P.spoken_date(c, lang, d))
-    if c.settings.languages[lang].speech != "play":
-        return Utterance(text, slow=True)
-    words = dict(_readback_words(c, lang, rule))
-    key = f"reminders.readback.{rule}"
-    parts: list[Utterance] = []
-    if key in words:
-        parts.append(Utterance(words[key], key, slow=True))
-    if "{date}" in str(c.prompts[lang].get(key, "")):
-        locale = c.settings.languages[lang].locale
-        parts += [Utterance(p.text, p.key, slow=True) for p in values.date_pieces(lang, locale, date_pattern(c, lang), d)]
-    if f"{key}.after" in words:
-        parts.append(Utterance(words[f"{key}.after"], f"{key}.after", slow=True))
-    return Utterance(text, None, slow=True, parts=tuple(parts))
+    pieces = _readback_pieces(c, lang, rule, d) if played(c, lang) else ()
+    return Utterance(text, None, slow=True, parts=tuple(Utterance(p.text, p.key, slow=is_slow(p.key)) for p in pieces))
 
 
 def studio_slots(c: Content, lang: str, today: date | None = None) -> dict[str, str]:
     """Everything a person can record in `lang`: slot -> the text it must say."""
     slots = recording_slots(c, lang)
     slots.update(readback_slots(c, lang))
-    if c.settings.languages[lang].speech == "play":
+    if played(c, lang):
         slots.update(value_slots(c, lang, today))
     return slots
 
 
-def is_slow(slow: set[str], key: str) -> bool:
-    return key in slow or ".".join(key.split(".")[:2]) in slow
-
-
-def slow_slots(c: Content, lang: str) -> set[str]:
-    """Slots a call reads slowly (addresses, read-back dates): their synthesis is slow too."""
-    slow = {u.key for node in c.nodes.values() for u in node_utterances(c, lang, node, 0) if u.slow and u.key}
-    return slow | set(readback_slots(c, lang)) | {f"value.{k}" for k in ("weekday", "day", "month", "year")}
-
-
 def script_groups(c: Content, lang: str, today: date | None = None) -> list[tuple[str, list[str]]]:
     """The slots grouped as a voice actor reads them: first words, each menu in call order, the
-    sentences any menu can say, the read-back dates and their pieces."""
+    sentences any menu can say, the read-back dates, and the pieces of values (numbers, periods,
+    cities, dates)."""
     slots = studio_slots(c, lang, today)
-    groups: list[tuple[str, list[str]]] = [("First things a caller hears", [k for k in ("language.choose", "welcome") if k in slots])]
+    first = [p.key for u in (language_choice(c, lang), fixed(c, lang, "welcome")) for p in heard_as(u)]
+    groups: list[tuple[str, list[str]]] = [("First things a caller hears", [k for k in dict.fromkeys(first)
+                                                                            if k in slots and not is_value(k)])]
     taken = set(groups[0][1])
     order, todo = [], ["main"]
     while todo:  # breadth first: the order a caller meets the menus
@@ -192,38 +243,48 @@ def script_groups(c: Content, lang: str, today: date | None = None) -> list[tupl
     for nid in order:
         node = c.nodes[nid]
         count = len(c.prompts[lang][nid]) if node.type == "content" else 1
-        keys = [u.key for part in range(count) for u in node_utterances(c, lang, node, part)
-                if u.key and u.key not in taken and not u.key.startswith("footer.")]
+        keys = [p.key for part in range(count) for u in node_utterances(c, lang, node, part) for p in heard_as(u)
+                if p.key and p.key not in taken and not p.key.startswith("footer.") and not is_value(p.key)]
+        keys = list(dict.fromkeys(keys))
         if keys:
             title = P.text(c, lang, f"title.{nid}") if f"title.{nid}" in c.prompts[lang] else nid
             groups.append((f"Menu {nid}: {title}" if node.type in ("menu", "reminders") else f"{node.type.title()} {nid}", keys))
             taken |= set(keys)
-    rest = [k for k in slots if k not in taken and not k.startswith(("value.", "reminders.readback."))]
+    rest = [k for k in slots if k not in taken and not is_value(k) and not k.startswith("reminders.readback.")]
     groups.append(("Said on any menu", rest))
     taken |= set(rest)
-    readbacks = [k for k in slots if k.startswith("reminders.readback.")]
+    readbacks = [k for k in slots if k.startswith("reminders.readback.") and k not in taken]
     if readbacks:
         groups.append(("Reading back a deadline (the date is said between these words)", readbacks))
+    taken |= set(readbacks)
     for prefix, title in VALUE_GROUPS:
-        keys = [k for k in slots if k.startswith(prefix)]
+        keys = [k for k in slots if k.startswith(prefix) and k not in taken]
+        taken |= set(keys)
         if keys:
-            groups.append((f"Dates: {title.lower()}", keys))
+            groups.append((title, keys))
     return [(t, ks) for t, ks in groups if ks]
 
 
 def sound_jobs(c: Content, today: date | None = None) -> list[tuple[str, "Language", bool]]:
-    """Everything a played language may synthesise, in the order callers hear it: (text, language, slow)."""
+    """Everything a played language may synthesise, in the order callers hear it: (text, language, slow).
+
+    A sentence with values is synthesised whole (what callers hear while none of its pieces is
+    recorded) and piece by piece (what fills in for a missing piece once others are recorded)."""
     memo = ("sound_jobs", today)
     if memo in c.memo:
         return list(c.memo[memo])
-    jobs, choose = [], []
+    jobs: list[tuple[str, Language, bool]] = []
+    for code, language in c.settings.languages.items():
+        if language.speech == "play":  # what every caller hears first, in every played language
+            jobs.append((language_choice(c, code).text, language, False))
     for code, language in c.settings.languages.items():
         if language.speech != "play":
             continue
-        slots, slow = studio_slots(c, code, today), slow_slots(c, code)
-        choose.append((slots["language.choose"], language, False))  # what every caller hears first
-        first = [k for k in FIRST_HEARD if k in slots and k != "language.choose"]
-        for key in first + [k for k in slots if k not in first and k != "language.choose"]:
-            jobs.append((slots[key], language, is_slow(slow, key)))
-    c.memo[memo] = tuple(choose + jobs)
-    return choose + jobs
+        heard = first_heard(c, code)
+        jobs += [(u.text, language, u.slow) for u in heard]
+        jobs += [(p.text, language, p.slow) for u in heard for p in u.parts]
+        jobs += [(u.text, language, u.slow) for u in spoken(c, code) if u.parts and u.key]
+        jobs += [(text, language, is_slow(key)) for key, text in studio_slots(c, code, today).items()]
+    jobs = list(dict.fromkeys(jobs))
+    c.memo[memo] = tuple(jobs)
+    return jobs

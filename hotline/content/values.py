@@ -1,4 +1,4 @@
-"""Values a caller hears inside a sentence (dates), as pieces a person can record one by one.
+"""Values a caller hears inside a sentence (dates, numbers), as pieces a person can record one by one.
 
 A played language (Kazakh) cannot rely on Twilio's voice, so a date read back to a caller is
 composed of recorded pieces: the weekday, the day, the month (and the year when it is not this
@@ -50,13 +50,25 @@ def kk_ordinal(n: int) -> str:
     return " ".join(words[:-1] + [_KK_ORDINAL[words[-1]]])
 
 
+def kk_number(n: int) -> str:
+    """0 -> 'нөл', 24 -> 'жиырма төрт'."""
+    return "нөл" if n == 0 else " ".join(kk_cardinal(n))
+
+
 ORDINALS = {"kk": kk_ordinal}  # languages whose dates are read with spelled-out ordinal days
+CARDINALS = {"kk": kk_number}  # languages whose numbers the recording script spells out
 
 
 @dataclass(frozen=True)
 class Piece:
     key: str   # the studio slot
     text: str  # what the piece says
+
+
+def number_piece(lang: str, n: int) -> Piece:
+    """One number as one recording (`value.number.5`): its words where we can spell them, else its digits."""
+    spell = CARDINALS.get(lang)
+    return Piece(f"value.number.{n}", spell(n) if spell and 0 <= n < 10000 else str(n))
 
 
 _TOKEN = re.compile(r"'[^']*'|EEEE|MMMM|LLLL|d+|y+|[^'EMLdy]+")

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from hotline.content.audio import AudioLibrary, Utterance
 from hotline.content.model import Content, Language
-from hotline.content.script import node_utterances, recording_slots
+from hotline.content.script import heard_as, node_utterances, recording_slots
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime.hotline import current
 from hotline.runtime.speech import Speaker
@@ -44,9 +44,9 @@ def menu_tree(c: Content, library: AudioLibrary, speaker: Speaker, lang: str, no
     """A node with its own recording slots (footers are listed once, apart) and its options below it."""
     language, node = c.settings.languages[lang], c.nodes[node_id]
     parts = len(c.prompts[lang][node.id]) if node.type == "content" else 1
-    slots = [Slot(u.key, u.text, audio_status(library, speaker, language, u))
-             for part in range(parts) for u in node_utterances(c, lang, node, part)
-             if u.key and not u.key.startswith("footer.")]
+    heard = {p.key: p for part in range(parts) for u in node_utterances(c, lang, node, part) for p in heard_as(u)
+             if p.key and not p.key.startswith("footer.")}  # a played language records the pieces of a sentence
+    slots = [Slot(k, p.text, audio_status(library, speaker, language, p)) for k, p in heard.items()]
     children = [menu_tree(c, library, speaker, lang, target, k) for k, target in node.options.items()]
     return TreeNode(key, node.id, node.type, slots, children)
 

@@ -15,7 +15,7 @@ RATE = 8000
 TARGET_RMS_DB = -20.0          # speech level every prompt is brought to
 SILENT_RMS_DB = -55.0          # quieter than this after trimming: nothing was said
 MAX_SECONDS = 180              # a prompt recording longer than this is a mistake (a whole session, a song)
-MIN_SECONDS = 0.2
+MIN_SECONDS = 0.1              # "бір" said briskly (or synthesised) is 0.15 s once its silence is cut
 # Formats sox reads here without extra packages; .mp3 only when libsox-fmt-mp3 is installed.
 BASE_TYPES = (".wav", ".flac", ".ogg", ".aiff", ".aif")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from hotline.content.model import Content
-from hotline.content.script import FIRST_HEARD, sound_jobs, studio_slots
+from hotline.content.script import first_heard, sound_jobs
 from hotline.runtime.speech import Synthesiser
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,8 @@ class Renderer:
         for code, language in content.settings.languages.items():
             if language.speech != "play":
                 continue
-            slots = studio_slots(content, code)
-            for key in FIRST_HEARD:
-                if key in slots and self._one(slots[key], language, False) == "made":
+            for u in first_heard(content, code):  # whole sentences: what callers hear while nothing is recorded
+                if self._one(u.text, language, u.slow) == "made":
                     made += 1
         self.rendered += made
         return made

@@ -308,11 +308,16 @@ def fallback_voice(content: Content) -> Language:
 class SoundLibrary:
     """Every recording a call may play: studio recordings (Redis) first, then files shipped in audio/.
 
-    A recording counts only while it was made from the prompt's current text (its text hash).
+    A recording counts only while it was made from the prompt's current text (its text hash), and
+    one made for a slot serves every slot of the same language that says the same words (the
+    "басыңыз." after each menu key is recorded once).
     """
 
     def __init__(self, shipped: AudioLibrary, studio: dict[tuple[str, str], Entry], version: str) -> None:
         self.shipped, self.studio, self.version = shipped, studio, version
+        self.same_words: dict[tuple[str, str], Entry] = {}
+        for (lang, _slot), entry in sorted(studio.items()):
+            self.same_words.setdefault((lang, entry.text_sha), entry)
         # what the checker and the CLI read of the shipped library
         self.dir, self.files, self.manifest, self.broken = shipped.dir, shipped.files, shipped.manifest, shipped.broken
 
@@ -320,10 +325,10 @@ class SoundLibrary:
         """recorded / stale / draft / unverified / none (a studio recording decides when there is one)."""
         entry = self.studio.get((lang, key))
         shipped = self.shipped.status(lang, key, text)
+        if (lang, text_sha(text)) in self.same_words:  # its own recording, or one of the same words
+            return "recorded"
         if entry is None:
             return shipped
-        if entry.text_sha == text_sha(text):
-            return "recorded"
         return shipped if shipped in ("recorded", "draft") else "stale"
 
     def play_path(self, lang: str, key: str | None, text: str) -> str | None:
@@ -333,6 +338,9 @@ class SoundLibrary:
         entry = self.studio.get((lang, key))
         if entry is not None and entry.text_sha == text_sha(text):
             return f"rec/{entry.audio}.wav"
+        same = self.same_words.get((lang, text_sha(text)))
+        if same is not None:
+            return f"rec/{same.audio}.wav"
         found = self.shipped.usable(lang, key, text)
         return f"{lang}/{found.name}" if found is not None else None
 
@@ -375,10 +383,19 @@ class Speaker:
                 self.synth.remember(name, self.synth.spec(u.text, lang, u.slow))
         return name
 
+    def heard(self, lang: Language, whole: Utterance) -> tuple[Utterance, ...]:
+        """The sounds a played sentence with values is made of: its pieces once any piece is recorded
+        (a missing piece alone is synthesised), else the whole sentence, synthesised in one breath.
+        A sentence without a key of its own (a read-back date) is always heard in pieces."""
+        if not whole.parts or lang.speech != "play":
+            return (whole,)
+        if whole.key is None or any(self.library.play_path(lang.code, p.key, p.text) for p in whole.parts):
+            return whole.parts
+        return (whole,)
+
     def add(self, parent: TwiML, lang: Language, utterances: list[Utterance]) -> None:
         for whole in utterances:
-            pieces = whole.parts if (whole.parts and lang.speech == "play") else (whole,)
-            for u in pieces:
+            for u in self.heard(lang, whole):
                 self._add_one(parent, lang, u)
 
     def _add_one(self, parent: TwiML, lang: Language, u: Utterance) -> None:

@@ -71,8 +71,10 @@ def test_status_lists_every_slot_per_language(tree: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = status_rows(result.output)
     content = load_content(tree, TODAY)
-    assert set(rows) == set(recording_slots(content, "kk"))
+    assert set(rows) == {*recording_slots(content, "kk"), *recording_slots(content, "ru"), *recording_slots(content, "en")}
     assert rows["office.almaty"] == ["synthesised", "twilio", "twilio"]
+    assert rows["menu.main"] == ["-", "twilio", "twilio"], "Kazakh records the main menu as its pieces"
+    assert rows["value.number.5"] == ["synthesised", "-", "-"] and rows["menu.option.after_key"][0] == "synthesised"
     one = status_rows(audio(tree, "status", "--lang", "kk").output)
     assert one["office.almaty"][0] == "synthesised" and one["office.almaty"][1].startswith("Алматы. Мекенжайы: Достық")
 
@@ -138,7 +140,7 @@ def test_import_stores_converted_recordings_in_redis_by_the_script_names(tree: P
                                                                           redis_socket: str) -> None:
     folder = tmp_path / "voice-actor"
     sox_wav(folder / "office.almaty.wav")
-    sox_wav(folder / "value.day.8.wav", seconds=0.4)
+    sox_wav(folder / "value.number.5.wav", seconds=0.4)
     sox_wav(folder / "office.almati.wav")
     (folder / "notes.txt").write_text("take 3 was best", encoding="utf-8")
     result = in_redis(redis_socket, "import", str(folder), "--lang", "kk", tree=tree)
@@ -149,7 +151,7 @@ def test_import_stores_converted_recordings_in_redis_by_the_script_names(tree: P
     content = load_content(tree, TODAY)
     almaty = stored(r, "kk", "office.almaty")
     assert almaty["text_sha"] == text_sha(recording_slots(content, "kk")["office.almaty"]) and almaty["source"] == "import"
-    assert stored(r, "kk", "value.day.8")["text"] == "сегізінші"
+    assert stored(r, "kk", "value.number.5")["text"] == "бес"
     with wave.open(io.BytesIO(stored_wav(r, almaty)), "rb") as w:
         assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
         assert 0.7 < w.getnframes() / 8000 < 1.2, "silence trimmed at both ends (0.8 s of sound)"

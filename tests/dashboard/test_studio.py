@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from hotline.checks.checker import run_checks
 from hotline.content.audio import text_sha
 from hotline.content.script import studio_slots
 from hotline.store import keys
-from support import Call, Twilio, edit, make_app
+from support import TODAY, Call, Twilio, edit, make_app
 
 PASSWORD = "correct horse battery staple"
 WELCOME = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."
@@ -200,4 +201,95 @@ def test_a_kazakh_date_is_read_back_in_recorded_pieces_where_they_exist(studio, 
     assert app.extensions["hotline"].synth.text_of(weekday.rsplit("/", 1)[-1]) == "сейсенбі"
     assert plays[start + 2:start + 4] == [urls["value.day.8"], urls["value.month.12"]]
     report = client.get("/operator/checks").get_data(as_text=True)
-    assert "Read-back dates in kk: some pieces are synthesised" in report
+    assert "Values in kk: some pieces are synthesised" in report
+
+
+def kazakh_main_menu(app, r, n: int) -> list[str]:
+    """The sounds of the Kazakh main menu (after the welcome), in a new signed call from a new number."""
+    call = Call(Twilio(app), r, caller=f"+7701555{n:04d}", sid=f"CA{n:032d}")
+    call.start()
+    call.press("1")
+    return [el.text for el in call.root.iter("Play")][1:]
+
+
+def said(app, url: str) -> str:
+    """What a synthesised sound says (the text the server synthesised for it)."""
+    return app.extensions["hotline"].synth.text_of(url.rsplit("/", 1)[-1])
+
+
+def test_a_kazakh_menu_is_heard_whole_until_its_pieces_are_recorded_then_in_pieces(studio, r) -> None:
+    app, client = studio
+    before = kazakh_main_menu(app, r, 1)
+    assert said(app, before[0]).startswith("Басты мәзір. Өтінішті қайда және қалай беру: 1 басыңыз. Мерзімдер: 2 басыңыз.")
+    urls = {}
+    for slot in ("value.number.1", "menu.option.after_key", "value.city.almaty"):
+        resp = upload(client, slot, studio_wav(0.4), f"{slot}.wav")
+        assert resp.status_code == 200, resp.get_json()
+        urls[slot] = resp.get_json()["url"]
+    menu = kazakh_main_menu(app, r, 2)
+    assert [said(app, u) for u in menu[:2]] == ["Басты мәзір.", "Өтінішті қайда және қалай беру"]
+    assert menu[2:4] == [urls["value.number.1"], urls["menu.option.after_key"]], "бір, басыңыз. in the human voice"
+    assert [said(app, menu[4]), said(app, menu[5])] == ["Мерзімдер", "екі"], "a missing piece alone is synthesised"
+    assert menu[6] == urls["menu.option.after_key"]
+    assert menu.count(urls["menu.option.after_key"]) == 7, "one recording of 'басыңыз.' after every key"
+
+    call = Call(Twilio(app), r, caller="+77015559999", sid="CA" + "9" * 32)
+    call.start()
+    call.press("1")
+    call.press("7")  # the reminders menu: its own 'басыңыз.' slots play the same recording (same words)
+    reminders = [el.text for el in call.root.iter("Play")]
+    assert reminders.count(urls["menu.option.after_key"]) == 6 and urls["value.number.1"] in reminders
+    call.press("*")
+    call.press("1")  # where to apply: the offices' cities
+    assert urls["value.city.almaty"] in [el.text for el in call.root.iter("Play")]
+
+
+def test_a_period_is_its_number_and_its_words_and_a_text_edit_makes_only_that_piece_stale(studio, tree: Path, r) -> None:
+    app, client = studio
+    for slot in ("value.number.5", "menu.option.after_key", "deadlines.1"):
+        assert upload(client, slot, studio_wav(0.4), f"{slot}.wav").status_code == 200
+    call = Call(Twilio(app), r)
+    call.start()
+    call.press("1")
+    call.press("2")  # deadlines, part 1: "... беруге {filing} уақытыңыз бар. ..."
+    plays = [el.text for el in call.root.iter("Play")]
+    entries = app.extensions["hotline"].holder.recordings.entries()
+    assert plays[:2] == [f"/audio/rec/{entries[('kk', 'deadlines.1')].audio}.wav",
+                         f"/audio/rec/{entries[('kk', 'value.number.5')].audio}.wav"]
+    assert said(app, plays[2]) == "күнтізбелік күн"
+    assert said(app, plays[3]).startswith("уақытыңыз бар. Егер шекарадан ресми өткізу пунктінен тыс өтсеңіз")
+
+    edit(tree / "prompts" / "kk.yaml", 'menu.option: "{label}: {key} басыңыз."', 'menu.option: "{label}: {key} пернесін басыңыз."')
+    page = client.get("/operator/studio?lang=kk").get_data(as_text=True)
+    assert 'data-status="stale"' in page.split('data-slot="menu.option.after_key"')[1][:400]
+    assert 'data-status="recorded"' in page.split('data-slot="value.number.5"')[1][:400]
+    assert 'data-status="recorded"' in page.split('data-slot="reminders.option.filing.after_key"')[1][:400], \
+        "'басыңыз.' after a reminders option did not change: still heard in the recorded voice"
+    menu = kazakh_main_menu(app, r, 3)
+    assert said(app, menu[3]) == "пернесін басыңыз."
+
+
+def test_the_script_and_the_check_name_the_pieces_of_every_value(studio, r) -> None:
+    app, client = studio
+    rows = {row["slot"]: row for row in csv.DictReader(io.StringIO(
+        client.get("/operator/studio/script.csv?lang=kk").get_data(as_text=True).lstrip("\ufeff")))}
+    assert rows["value.number.5"] == {"group": "Numbers", "file": "kk/value.number.5.wav", "slot": "value.number.5",
+                                      "status": "missing", "text": "бес"}
+    assert rows["value.number.0"]["text"] == "нөл" and rows["key.star"]["text"] == "жұлдызша"
+    assert rows["period.days.other.after_n"]["text"] == "күнтізбелік күн"
+    assert rows["period.days.other.after_n"]["group"] == "Periods: the words with the number"
+    assert rows["value.city.almaty"] == {"group": "Cities", "file": "kk/value.city.almaty.wav", "slot": "value.city.almaty",
+                                         "status": "missing", "text": "Алматы"}
+    assert rows["menu.option.after_key"]["group"] == "Menu main: Басты мәзір."
+
+    def filing_row() -> tuple:
+        hl = app.extensions["hotline"]
+        report = run_checks(hl.holder.root, TODAY, hl.library)
+        table = next(t for t in report.tables if t.title.startswith("Values in kk"))
+        return next(row for row in table.rows if row[0] == "{filing}")
+
+    assert filing_row() == ("{filing}", "бес күнтізбелік күн", "0/2",
+                            "no: synthesised value.number.5, period.days.other.after_n")
+    for slot in ("value.number.5", "period.days.other.after_n"):
+        assert upload(client, slot, studio_wav(0.4), f"{slot}.wav").status_code == 200
+    assert filing_row() == ("{filing}", "бес күнтізбелік күн", "2/2", "yes")
