@@ -127,64 +127,80 @@ def _split_value(s: str) -> tuple[str, str] | None:
 
 
 def explain(text: str, exc: yaml.MarkedYAMLError) -> Explained:
-    """Turn a PyYAML error on `text` into the culprit line, a plain message and a fix."""
+    """Turn a PyYAML error on `text` into the culprit line, a plain message and a fix.
+
+    Errors of a single token (a tab, an open quote or bracket, text after a quote, a line without
+    'name:') are recognised first; everything else is a question of the spaces at line starts.
+    """
     lines = text.splitlines()
-    problem, context = exc.problem or "", exc.context or ""
     mark = exc.problem_mark or exc.context_mark
     at = min(mark.line, len(lines) - 1) if mark and lines else None
-
-    def prev(i: int) -> int | None:
-        i -= 1
-        while i >= 0 and not _is_content(lines[i]):
-            i -= 1
-        return i if i >= 0 else None
-
-    def nxt(i: int) -> int | None:
-        i += 1
-        while i < len(lines) and not _is_content(lines[i]):
-            i += 1
-        return i if i < len(lines) else None
-
-    if at is None:
+    if mark is None or at is None:
         return Explained(None, "the file is not valid YAML", "Compare it with another file of the same kind.")
     if not _is_content(lines[at]):
-        at = prev(at) if prev(at) is not None else at
+        before = _prev(lines, at)
+        at = before if before is not None else at
+    return _token(lines, at, mark.column, exc) or _layout(lines, at, exc.problem or "")
 
+
+def _prev(lines: list[str], i: int) -> int | None:
+    """The nearest line above `i` that holds content (not blank, not a comment)."""
+    i -= 1
+    while i >= 0 and not _is_content(lines[i]):
+        i -= 1
+    return i if i >= 0 else None
+
+
+def _next(lines: list[str], i: int) -> int | None:
+    i += 1
+    while i < len(lines) and not _is_content(lines[i]):
+        i += 1
+    return i if i < len(lines) else None
+
+
+def _token(lines: list[str], at: int, column: int, exc: yaml.MarkedYAMLError) -> Explained | None:
+    """Errors that one character or token explains; None when it is not one of them."""
+    problem, context, opened_at = exc.problem or "", exc.context or "", exc.context_mark
     # A tab at the start of a line: YAML indents with spaces only.
     if "'\\t'" in problem:
         tab = next((i for i, s in enumerate(lines) if s[: len(s) - len(s.lstrip())].count("\t")), at)
         return Explained(tab + 1, "this line is indented with a tab; YAML files are indented with spaces only",
                          "Replace the tab at the start of the line with spaces, as many as the line above it uses.")
-    # A quote that is never closed.
-    if "quoted scalar" in context and exc.context_mark is not None:
-        opened = exc.context_mark.line
-        q = lines[opened][exc.context_mark.column] if exc.context_mark.column < len(lines[opened]) else '"'
-        return Explained(opened + 1, f"the text on this line starts with a quote ({q}) that is never closed",
-                         f"Add the closing {q} at the end of the text, on the same line.")
-    # A { or [ that is never closed: {file: a.wav
-    if "flow" in context and exc.context_mark is not None and "expected ','" in problem:
-        opened = exc.context_mark.line
-        bracket = lines[opened][exc.context_mark.column] if exc.context_mark.column < len(lines[opened]) else "{"
-        closing = "}" if bracket == "{" else "]"
-        return Explained(opened + 1, f"the {bracket} on this line is never closed",
-                         f"Add the closing {closing} at the end of the line, or put the text in quotes if the "
-                         f"{bracket} belongs to it.")
+    if opened_at is not None:
+        opened = opened_at.line
+        char = lines[opened][opened_at.column] if opened_at.column < len(lines[opened]) else None
+        # A quote that is never closed.
+        if "quoted scalar" in context:
+            q = char or '"'
+            return Explained(opened + 1, f"the text on this line starts with a quote ({q}) that is never closed",
+                             f"Add the closing {q} at the end of the text, on the same line.")
+        # A { or [ that is never closed: {file: a.wav
+        if "flow" in context and "expected ','" in problem:
+            bracket = char or "{"
+            closing = "}" if bracket == "{" else "]"
+            return Explained(opened + 1, f"the {bracket} on this line is never closed",
+                             f"Add the closing {closing} at the end of the line, or put the text in quotes if the "
+                             f"{bracket} belongs to it.")
     # Text after the closing quote: "a": "one" more
-    if "found '<scalar>'" in problem and any(c in lines[at][: mark.column] for c in "\"'"):
+    if "found '<scalar>'" in problem and any(c in lines[at][:column] for c in "\"'"):
         return Explained(at + 1, "there is more text after the closing quote on this line",
                          "Put the whole text inside one pair of quotes. A \" inside the text is written \\\".")
     # A line without "key:" where a key was expected.
-    if "could not find expected ':'" in problem and exc.context_mark is not None:
-        bad = exc.context_mark.line
-        return Explained(bad + 1, "this line has no 'name:' at the start, so it is neither a new entry nor part of one",
+    if "could not find expected ':'" in problem and opened_at is not None:
+        return Explained(opened_at.line + 1,
+                         "this line has no 'name:' at the start, so it is neither a new entry nor part of one",
                          "Write it as 'name: text'. If it continues the text of the line above, join the two lines.")
+    return None
 
-    # Indentation: the odd one out between two lines that agree, checking the line before the
-    # parser's mark first (it often gives up one line late).
-    for c in (prev(at), at):
+
+def _layout(lines: list[str], at: int, problem: str) -> Explained:
+    """Indentation and stray colons: which line is out of step with its neighbours, and how far in."""
+    # The odd one out between two lines that agree, checking the line before the parser's mark
+    # first (it often gives up one line late).
+    for c in (_prev(lines, at), at):
         if c is None:
             continue
-        p, n = prev(c), nxt(c)
+        p, n = _prev(lines, c), _next(lines, c)
         if p is None or n is None:
             continue
         if _opens_block(lines[p]) and _indent(lines[c]) > _indent(lines[p]):
@@ -194,7 +210,7 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Explained:
             return Explained(c + 1, f"this line starts {_indent(lines[c])} spaces in, the lines around it "
                                     f"{want}: the spaces at the start of a line say what it belongs to",
                              f"Start the line {want} spaces in, like lines {p + 1} and {n + 1}.")
-    p = prev(at)
+    p = _prev(lines, at)
     if p is not None and _indent(lines[at]) > _indent(lines[p]) and not _opens_block(lines[p]):
         return Explained(at + 1, f"this line starts further right ({_indent(lines[at])} spaces) than the line "
                                  f"above it ({_indent(lines[p])}), which does not end with ':'",
@@ -209,18 +225,23 @@ def explain(text: str, exc: yaml.MarkedYAMLError) -> Explained:
                              f"Put the text in quotes: {head.strip()} {quoted(value)}")
     if p is not None and _indent(lines[at]) != _indent(lines[p]) and not (
             _opens_block(lines[p]) and _indent(lines[at]) > _indent(lines[p])):
-        item = lines[at].lstrip(" ").startswith("- ")
-        like = next((i for i in range(at - 1, -1, -1) if _is_content(lines[i])
-                     and lines[i].lstrip(" ").startswith("- ") == item), None)
-        kind = "a part of the list above it" if item else "an entry"
-        if like is not None and _indent(lines[like]) != _indent(lines[at]):
-            return Explained(at + 1, f"this line is {kind}, but it starts {_indent(lines[at])} spaces in, while line "
-                                     f"{like + 1} starts {_indent(lines[like])} spaces in",
-                             f"Start the line {_indent(lines[like])} spaces in, like line {like + 1}.")
-        return Explained(at + 1, "this line is not lined up with the lines above it",
-                         "Start it as far in as the other lines of the same list or group.")
+        return _misaligned(lines, at)
     return Explained(at + 1, "the file stops being valid YAML here",
                      "Compare this line with the lines around it: quotes, colons and the spaces at the start.")
+
+
+def _misaligned(lines: list[str], at: int) -> Explained:
+    """A list part or entry that starts at another column than the last one of its kind."""
+    item = lines[at].lstrip(" ").startswith("- ")
+    like = next((i for i in range(at - 1, -1, -1) if _is_content(lines[i])
+                 and lines[i].lstrip(" ").startswith("- ") == item), None)
+    kind = "a part of the list above it" if item else "an entry"
+    if like is not None and _indent(lines[like]) != _indent(lines[at]):
+        return Explained(at + 1, f"this line is {kind}, but it starts {_indent(lines[at])} spaces in, while line "
+                                 f"{like + 1} starts {_indent(lines[like])} spaces in",
+                         f"Start the line {_indent(lines[like])} spaces in, like line {like + 1}.")
+    return Explained(at + 1, "this line is not lined up with the lines above it",
+                     "Start it as far in as the other lines of the same list or group.")
 
 
 def closest(name: str, candidates: list[str] | set[str]) -> str | None:
