@@ -139,7 +139,7 @@ def run_checks(root: Path, today: date, library=None) -> Report:
         report.tables.append(table)
 
     def audio() -> None:
-        problems, statuses = check_audio(content)
+        problems, statuses = check_audio(content, library=library)
         add(problems)
         if statuses:
             report.tables.append(audio_summary_table(content, statuses))
@@ -414,19 +414,29 @@ def _manifest_problem(content: Content) -> Problem | None:
     return None
 
 
-def check_audio(content: Content, langs: list[str] | None = None) -> tuple[list[Problem], dict[str, dict[str, str]]]:
-    """Recordings that no longer match their text, strays, and whether synthesis works (all or `langs`)."""
+def check_audio(content: Content, langs: list[str] | None = None, library=None) -> tuple[list[Problem], dict[str, dict[str, str]]]:
+    """Recordings that no longer match their text, strays, and whether synthesis works (all or `langs`).
+
+    `library` is what the hotline plays (hotline.runtime.speech.SoundLibrary: studio recordings and
+    audio/); without it, the files in audio/ alone."""
     broken = _manifest_problem(content)
     problems = check_synthesis(content, langs)
     if broken:
         return problems + [broken], {}
-    library = AudioLibrary(content.root / "audio")
+    library = library or AudioLibrary(content.root / "audio")
     statuses = {code: s for code, s in audio_statuses(content, library).items() if not langs or code in langs}
     for code, slots in statuses.items():
         texts = recording_slots(content, code)
         heard_instead = "synthesised speech" if content.settings.languages[code].speech == "play" else "Twilio's voice"
         for slot, status in slots.items():
             if status not in ("stale", "unverified"):
+                continue
+            if (code, slot) not in library.files:  # a studio recording (Redis): there is no file to name
+                problems.append(problem_at(
+                    content, "dashboard: Studio", (), f"the studio recording of '{slot}' ({code}) was made for an older "
+                    f"text, so callers hear {heard_instead} instead",
+                    f"Record it again saying: \"{texts[slot]}\" (dashboard: Studio), or import {code}/{slot}.wav "
+                    "with `hotline audio import`.", "warning"))
                 continue
             file = f"audio/{code}/{library.files[(code, slot)].name}"
             if status == "stale":

@@ -19,7 +19,7 @@ import redis
 import yaml
 
 from hotline.checks.checker import check_audio, check_synthesis, render_problems
-from hotline.cli.check import default_root, root_option
+from hotline.cli.check import default_root, root_option, studio_library
 from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
 from hotline.content.loader import load_content
 from hotline.content.model import Content, ContentError, Language
@@ -100,7 +100,7 @@ def status_command(root: Path | None, lang: str | None) -> None:
     """Each recording slot and how a caller hears it: recorded, draft, stale, synthesised, twilio."""
     content = _load(root)
     codes = [l.code for l in _languages(content, lang)]
-    problems, statuses = check_audio(content, codes)
+    problems, statuses = check_audio(content, codes, studio_library(content.root))
     if statuses:
         click.echo(status_table(content, statuses).render())
     if problems:

@@ -7,9 +7,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import click
+import redis
 
 from hotline.checks.checker import run_checks
+from hotline.content.audio import AudioLibrary
 from hotline.runtime.settings import content_dir
+from hotline.runtime.speech import SoundLibrary
+from hotline.store.connection import connect, data_dir, running_embedded
+from hotline.store.recordings import Recordings
 
 
 def default_root() -> Path:
@@ -27,6 +32,24 @@ root_option = click.option("--root", type=click.Path(file_okay=False, path_type=
               help="Check as if today were this date (YYYY-MM-DD), e.g. to see which offices will need checking.")
 def check_command(root: Path | None, today: datetime | None) -> None:
     """Check everything operators edit. Exit code 1 when something must be fixed."""
-    report = run_checks(root or default_root(), today.date() if today else date.today())
+    root = root or default_root()
+    report = run_checks(root, today.date() if today else date.today(), studio_library(root))
     click.echo(report.render())
     sys.exit(1 if report.errors else 0)
+
+
+def studio_library(root: Path) -> SoundLibrary | None:
+    """What a running hotline plays, when its Redis can be reached without starting one (REDIS_URL,
+    or the embedded Redis `make run` started): its studio recordings with the files in audio/. None
+    otherwise, and the checks read audio/ alone."""
+    url = os.environ.get("REDIS_URL") or ""
+    if not url and (sock := running_embedded(data_dir())):
+        url = f"unix://{sock}"
+    if not url:
+        return None
+    try:
+        recordings = Recordings(connect(url, data_dir()))
+        entries, version = recordings.entries(), recordings.version()
+    except redis.RedisError:
+        return None
+    return SoundLibrary(AudioLibrary(Path(root) / "audio"), entries, version)

@@ -18,6 +18,7 @@ import yaml
 from click.testing import CliRunner
 
 from hotline.cli.audio import audio_group
+from hotline.cli.check import check_command
 from hotline.content.audio import text_sha
 from hotline.content.loader import load_content
 from hotline.content.script import recording_slots
@@ -247,3 +248,22 @@ def test_draft_never_overwrites_a_stale_human_recording(tree: Path, tmp_path: Pa
     assert "kept welcome.wav: it was recorded for an older text. Record it again saying \"Сәлем. Бұл тегін ақпарат.\"" in result.output
     assert (tree / "audio" / "kk" / "welcome.wav").read_bytes() == recorded
     assert manifest(tree)["kk"]["welcome"]["draft"] is False
+
+
+def test_status_and_check_count_the_studios_recordings_when_its_redis_is_reachable(tree: Path, tmp_path: Path, r,
+                                                                                   redis_socket: str) -> None:
+    for slot in ("welcome", "value.number.5", "period.days.other.after_n"):
+        sox_wav(tmp_path / "studio" / f"{slot}.wav", seconds=0.5)
+    assert in_redis(redis_socket, "import", str(tmp_path / "studio"), "--lang", "kk", tree=tree).exit_code == 0
+    status = status_rows(in_redis(redis_socket, "status", "--lang", "kk", tree=tree).output)
+    assert status["welcome"][0] == "recorded" and status["value.number.5"][0] == "recorded"
+    env = {"REDIS_URL": f"unix://{redis_socket}"}
+    report = CliRunner().invoke(check_command, ["--root", str(tree)], env=env).output
+    assert re.search(r"\{filing\}\s+бес күнтізбелік күн\s+2/2\s+yes", report), report
+    assert re.search(r"\{appeal\}\s+үш ай\s+0/2\s+no: synthesised value.number.3, period.months.other.after_n", report)
+
+    set_prompt(tree / "prompts" / "kk.yaml", "welcome", "Сәлем. Бұл тегін ақпарат.")
+    report = CliRunner().invoke(check_command, ["--root", str(tree)], env=env).output
+    assert "the studio recording of 'welcome' (kk) was made for an older text, so callers hear synthesised speech" in report
+    without = CliRunner().invoke(check_command, ["--root", str(tree)], env={"REDIS_URL": ""}).output
+    assert re.search(r"\{filing\}\s+бес күнтізбелік күн\s+0/2", without), "no Redis reached: audio/ alone"
