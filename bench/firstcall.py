@@ -68,7 +68,21 @@ def one_call(base: str, n: int, key: str) -> dict:
     return {"webhooks": webhooks, "fetches": fetches}
 
 
+def expected_sounds() -> int:
+    """How many sounds the background pass makes for the shipped content (every played slot, piece, sentence)."""
+    from datetime import date
+
+    from hotline.content.loader import load_content
+    from hotline.content.script import sound_jobs
+    from hotline.runtime.speech import Synthesiser
+
+    content, synth = load_content(ROOT, date.today()), Synthesiser(OUT / "names-only")
+    return len({synth.name(text, lang, slow) for text, lang, slow in sound_jobs(content, date.today())})
+
+
 def round_(i: int, calls: int) -> dict:
+    load_before = os.getloadavg()[0]
+    want = expected_sounds()
     work = OUT / f"firstcall-{i}"
     shutil.rmtree(work, ignore_errors=True)
     redis = RedisServer(work / "redis", aof=True)
@@ -85,7 +99,7 @@ def round_(i: int, calls: int) -> dict:
                     later[lang].append(one_call(base, 1000 * i + 10 + 2 * n + (lang == "ru"),
                                                 "1" if lang == "kk" else "2"))
             deadline = time.time() + 120
-            while time.time() < deadline and len(list(redis.client.scan_iter("hl:tts:wav:*"))) < 90:
+            while time.time() < deadline and len(list(redis.client.scan_iter("hl:tts:wav:*"))) < want:
                 time.sleep(0.2)
             all_ready = time.perf_counter() - t0 - ready
             on_fetch = sum(int(redis.client.hget(k, "tts.render_on_fetch") or 0)
@@ -94,7 +108,7 @@ def round_(i: int, calls: int) -> dict:
     finally:
         redis.stop()
     return {"ready_s": ready, "first": first, "later": later, "render_on_fetch": on_fetch, "sounds": sounds,
-            "all_sounds_s": all_ready}
+            "all_sounds_s": all_ready, "expected_sounds": want, "load": [round(load_before, 1), round(os.getloadavg()[0], 1)]}
 
 
 def summarise(rounds: list[dict]) -> dict:
@@ -114,6 +128,8 @@ def summarise(rounds: list[dict]) -> dict:
     out["sounds"] = [r["sounds"] for r in rounds]
     out["all_sounds_s"] = [round(r["all_sounds_s"], 1) for r in rounds]
     out["ready_s"] = statistics.median(r["ready_s"] for r in rounds)
+    out["expected_sounds"] = [r["expected_sounds"] for r in rounds]
+    out["load"] = [r["load"] for r in rounds]
     return out
 
 
@@ -138,10 +154,15 @@ are fetched as Twilio fetches them. Milliseconds, on 127.0.0.1, 2 shared cores.
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {chr(10).join(rows)}
 
+Load average (1 minute) at the start and the end of each round: {s['load']} on 2 cores shared with
+other work: timed figures are only comparable between the two languages of one run.
+
 Kazakh speech synthesised while a caller waited (an audio fetch that found nothing rendered and
 made it, counter `tts.render_on_fetch`), per round: {s['render_on_fetch']}. Sounds in Redis at the end
-(every Kazakh slot and date piece, shared by all processes): {s['sounds']}; the background pass had
-them all {s['all_sounds_s']} s after /healthz answered. No webhook synthesises: it only names the
+(every Kazakh slot, every piece of a value, every sentence with values whole; shared by all
+processes): {s['sounds']} of {s['expected_sounds']}; the background pass had them
+{s['all_sounds_s']} s after /healthz answered. A sentence with values is heard whole until one of its
+pieces is recorded, so a fresh start plays as many sounds per call as before. No webhook synthesises: it only names the
 sound. What every call hears in its first seconds (language menu, welcome, main menu) is rendered
 before a process serves; everything else in the background, in the order callers hear it. A fetch of
 a sound the background pass has not reached yet would be made then (and counted above).

@@ -60,7 +60,7 @@ class ContentHolder:
         self.error: str | None = None
         self._publish(None)
         if self.renderer is not None:  # the first seconds of a call now, everything else in the background
-            self.renderer.first_heard(self.content)
+            self.renderer.first_heard(self.content, self.library)
             self.renderer.submit(self.content)
 
     def _fingerprint(self) -> str:

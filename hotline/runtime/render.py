@@ -51,10 +51,12 @@ class Renderer:
                 self._thread.start()
             self._cv.notify()
 
-    def first_heard(self, content: Content) -> int:
+    def first_heard(self, content: Content, library=None) -> int:
         """Render now, before the process serves, what every call hears in its first seconds (the
         language menu, the welcome, the main menu): a handful of sounds, shared through Redis, so even
-        the first call after a fresh start never waits. Returns how many this process synthesised."""
+        the first call after a fresh start never waits. A sentence with values is made whole, and
+        also piece by piece when `library` (hotline.runtime.speech.SoundLibrary) has one of its pieces
+        recorded, since callers then hear it in pieces. Returns how many this process synthesised."""
         if not self.enabled:
             return 0
         made = 0
@@ -62,9 +64,11 @@ class Renderer:
         for code, language in content.settings.languages.items():
             if language.speech != "play":
                 continue
-            for u in first_heard(content, code):  # whole sentences: what callers hear while nothing is recorded
-                if self._one(u.text, language, u.slow) == "made":
-                    made += 1
+            for u in first_heard(content, code):
+                missing = [p for p in u.parts if library is None or not library.play_path(code, p.key, p.text)]
+                for sound in (u, *(missing if len(missing) < len(u.parts) else ())):
+                    if self._one(sound.text, language, sound.slow) == "made":
+                        made += 1
         self.rendered += made
         return made
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import stat
+import subprocess
 import time
 import wave
 from pathlib import Path
@@ -14,8 +15,10 @@ from hotline.checks.checker import check_synthesis
 from hotline.cli.check import check_command
 from hotline.content.loader import load_content
 from hotline.content.model import Language
+from hotline.runtime.recording import store_recording
 from hotline.runtime.speech import Synthesiser
 from hotline.store import keys
+from hotline.store.recordings import Recordings
 from support import Call, Twilio, edit, make_app
 
 KAZAKH = Language("kk", "1", "play", "kk_KZ", tts_voice="kk")
@@ -165,3 +168,25 @@ def test_a_command_without_its_output_file_is_refused_when_content_loads(tree: P
     result = CliRunner().invoke(check_command, ["--root", str(tree)])
     assert result.exit_code == 1
     assert "tts_command for 'kk' must be one line with {out} where the WAV file goes" in result.output
+
+
+def test_once_a_piece_of_the_main_menu_is_recorded_its_other_pieces_are_ready_before_the_first_call(
+        r, clock, tmp_path: Path) -> None:
+    wav = tmp_path / "one.wav"
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "1", str(wav), "synth", "0.4", "sine", "300", "vol", "0.3"],
+                   check=True)
+    store_recording(Recordings(r), "kk", "value.number.1", "бір", wav, "value.number.1.wav", "studio")
+    for key in r.scan_iter(keys.TTS_WAV + "*"):  # nothing synthesised anywhere yet
+        r.delete(key)
+    app = make_app(r, clock, tmp_path / "b", tmp_path / "b-tts")  # a fresh data directory, before it serves
+    hl = app.extensions["hotline"]
+    kk = hl.content.lang("kk")
+    for text in ("Басты мәзір.", "Өтінішті қайда және қалай беру", "басыңыз.", "екі"):
+        assert r.exists(keys.TTS_WAV + hl.synth.name(text, kk)), text
+    call = kazakh_call(Twilio(app), r, sid="CA" + "8" * 32)
+    call.press("1")
+    plays = [el.text for el in call.root.iter("Play")]
+    assert f"/audio/rec/{Recordings(r).entries()[('kk', 'value.number.1')].audio}.wav" in plays
+    for url in plays:
+        assert Twilio(app).client.get(url).status_code == 200
+    assert counter(r, "tts.render_on_fetch") == 0, "no caller waited for synthesis"
