@@ -80,13 +80,36 @@ def expected_sounds() -> int:
     return len({synth.name(text, lang, slow) for text, lang, slow in sound_jobs(content, date.today())})
 
 
-def round_(i: int, calls: int) -> dict:
+RECORDED = ("value.number.1", "value.number.2", "value.number.3", "menu.option.after_key")
+
+
+def record_some(client, work: Path) -> None:
+    """Studio recordings of a few pieces of the Kazakh main menu (a tone each), so calls hear it in pieces."""
+    import subprocess
+    from datetime import date
+
+    from hotline.content.loader import load_content
+    from hotline.content.script import studio_slots
+    from hotline.runtime.recording import store_recording
+    from hotline.store.recordings import Recordings
+
+    slots = studio_slots(load_content(ROOT, date.today()), "kk")
+    tone = work / "tone.wav"
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "1", str(tone), "synth", "0.5", "sine", "300", "vol", "0.3"],
+                   check=True)
+    for slot in RECORDED:
+        store_recording(Recordings(client), "kk", slot, slots[slot], tone, f"{slot}.wav", "studio")
+
+
+def round_(i: int, calls: int, recorded: bool = False) -> dict:
     load_before = os.getloadavg()[0]
     want = expected_sounds()
     work = OUT / f"firstcall-{i}"
     shutil.rmtree(work, ignore_errors=True)
     redis = RedisServer(work / "redis", aof=True)
     try:
+        if recorded:
+            record_some(redis.client, work)
         env = hotline_env(redis.url, data_dir=work / "var")
         t0 = time.perf_counter()
         with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-firstcall.log") as (base, _proc):
@@ -169,6 +192,20 @@ a sound the background pass has not reached yet would be made then (and counted 
 """
 
 
+def pieces_paragraph(s: dict) -> str:
+    """The run with a few pieces of the main menu recorded (`--recorded`), where it was made."""
+    f = lambda x: "-" if x is None else f"{x:.1f}"  # noqa: E731
+    kk, ru = s["kk"], s["ru"]
+    return f"""
+With {', '.join(RECORDED)} recorded in the studio before the start (`--recorded`, load {s['load']}), the
+Kazakh main menu is heard in pieces (recorded ones, the others synthesised piece by piece): Kazakh
+first-call webhook p50 {f(kk['first_call_webhooks']['p50'])} ms (max {f(kk['first_call_webhooks']['max'])}), all webhooks p50
+{f(kk['webhooks']['p50'])} / p99 {f(kk['webhooks']['p99'])} ms, {kk['fetches']['n']} audio fetches p50 {f(kk['fetches']['p50'])} / p99
+{f(kk['fetches']['p99'])} ms; Russian webhooks p50 {f(ru['webhooks']['p50'])} / p99 {f(ru['webhooks']['p99'])} ms. Synthesised while a
+caller waited: {s['render_on_fetch']}: the pieces of what a call hears first are rendered before serving.
+"""
+
+
 def write_section(text: str, path: Path = ROOT / "bench" / "RESULTS.md") -> None:
     body = path.read_text(encoding="utf-8") if path.exists() else ""
     block = f"<!-- section:firstcall -->\n{text.rstrip()}\n<!-- /section:firstcall -->\n"
@@ -186,15 +223,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--calls", type=int, default=20)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--recorded", action="store_true",
+                    help=f"with studio recordings of {', '.join(RECORDED)}: the main menu is heard in pieces")
     args = ap.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    rounds = [round_(i, args.calls) for i in range(args.rounds)]
+    rounds = [round_(i, args.calls, args.recorded) for i in range(args.rounds)]
     s = summarise(rounds)
-    (OUT / "results-firstcall.json").write_text(json.dumps({"summary": s, "rounds": rounds}, indent=1))
+    (OUT / f"results-firstcall{'-recorded' if args.recorded else ''}.json").write_text(
+        json.dumps({"summary": s, "rounds": rounds}, indent=1))
     text = markdown(s, args.rounds, args.calls, started)
+    pieces = OUT / "results-firstcall-recorded.json"
+    if not args.recorded and pieces.exists():
+        text += pieces_paragraph(json.loads(pieces.read_text())["summary"])
     print(text)
-    if not args.no_write:
+    if args.recorded:
+        print("(with recordings: not written to RESULTS.md; see the pieces paragraph there)")
+    elif not args.no_write:
         write_section(text)
     return 0
 
