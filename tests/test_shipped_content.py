@@ -11,7 +11,7 @@ the hotline exists for, so changing one must fail here until FACTS.md says so.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import time
+from datetime import time, timedelta
 
 import pytest
 import yaml
@@ -216,3 +216,137 @@ def test_the_shipped_content_passes_the_check_in_one_way_sms_mode(tmp_path) -> N
     report = run_checks(root, TODAY)
     assert not report.errors, "\n".join(map(str, report.errors))
 
+
+
+# ---- menus a caller can follow (issue 11) --------------------------------------------------------
+
+def check_table(title: str):
+    from hotline.checks.checker import run_checks
+    report = run_checks(ROOT, TODAY)
+    return report, next(t for t in report.tables if t.title.startswith(title))
+
+
+def test_every_shipped_menu_has_at_most_five_options_in_order_and_about_twenty_seconds() -> None:
+    """hotline check's table: every menu (and the language choice) within the goal in every language,
+    and every menu's keys run 1, 2, 3... as config/menu.yaml gives them."""
+    report, menus = check_table("Menus: options and spoken seconds")
+    assert menus.header == ("menu", "options", *LANGS)
+    menu_ids = {n.id for n in SHIPPED.nodes.values() if n.type in ("menu", "reminders")}
+    assert menu_ids <= {row[0] for row in menus.rows}
+    for row in menus.rows:
+        assert 1 <= int(row[1]) <= 5, row
+        for cell in row[2:]:
+            if cell:
+                assert 1.0 < float(cell.split()[0]) <= 20.0, row
+    for node in SHIPPED.nodes.values():
+        if node.type == "menu":
+            assert list(node.options) == [str(i) for i in range(1, len(node.options) + 1)], node.id
+    assert not [w for w in report.warnings if "takes about" in w.message]
+
+
+def office_paths() -> dict[str, tuple[str, ...]]:
+    """Each office node and the keys that reach it from the main menu, found in config/menu.yaml."""
+    paths, todo = {"main": ()}, ["main"]
+    while todo:
+        nid = todo.pop(0)
+        for key, child in SHIPPED.nodes[nid].options.items():
+            if child not in paths:
+                paths[child] = paths[nid] + (key,)
+                todo.append(child)
+    return {nid: p for nid, p in paths.items() if SHIPPED.nodes[nid].type == "office"}
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_call_reaches_every_office_in_at_most_three_presses_after_the_language(shipped: Twilio, r, lang: str) -> None:
+    paths = office_paths()
+    assert set(paths) == {n.id for n in SHIPPED.nodes.values() if n.type == "office"}
+    for i, (nid, keys) in enumerate(paths.items()):
+        assert len(keys) <= 3, (nid, keys)
+        call = Call(shipped, r, caller=f"+7701000000{i}", sid=f"CA{i:032d}")  # a new caller: no language kept
+        call.start()
+        call.press(SHIPPED.lang(lang).key)
+        for key in keys:
+            call.press(key)
+        office = SHIPPED.offices[SHIPPED.nodes[nid].office]
+        assert office.address[lang] in call.text, (lang, nid, call.heard)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_tomorrow_as_the_arrival_date_is_in_the_future_by_voice_and_by_sms(shipped: Twilio, r, clock, lang: str) -> None:
+    """The reminders menu and its first rule found from the content; tomorrow typed as the prompt
+    says (day, month); the answer is the 'in the future' prompt, and the date is asked again."""
+    from hotline.content.paths import menu_path, reminder_options
+    tomorrow = (clock.now + timedelta(days=1)).date()
+    reminders = next(n.id for n in SHIPPED.nodes.values() if n.type == "reminders")
+    key, _, rule = reminder_options(SHIPPED)[0]
+    assert rule == "filing"
+    call = Call(shipped, r)
+    call.start()
+    call.press(SHIPPED.lang(lang).key)
+    for k in menu_path(SHIPPED, reminders):
+        call.press(k)
+    call.press(key)
+    call.press(tomorrow.strftime("%d%m"))
+    assert P.text(SHIPPED, lang, "date.error.future") in call.text, call.heard
+    assert call.gather().get("numDigits") == "4"
+    remind = KEYWORDS["intents"]["remind"][lang][0]
+    replies = shipped.sms(f"{remind.upper()} {tomorrow.day}.{tomorrow.month:02d}", sender="+77011234567")
+    assert replies == [P.text(SHIPPED, lang, "sms.date_error.future", example=P.example_date(clock.now.date()))]
+
+
+def test_a_sixth_office_fits_in_three_presses(tmp_path) -> None:
+    """As config/menu.yaml says to add one: the last city of the offices menu becomes a menu of its
+    own ("other cities") holding it and the new one; every office stays within 3 presses."""
+    from hotline.checks.checker import run_checks
+    from support import content_copy, edit
+    root = content_copy(tmp_path / "content", ROOT)
+    paths = office_paths()
+    cities = next(n for n in SHIPPED.nodes.values() if set(n.options.values()) <= set(paths) and n.options)
+    last_key, last = list(cities.options.items())[-1]
+    edit(root / "config" / "offices.yaml", "offices:\n", """offices:
+  turkistan:
+    short: {kk: "Тәуке хан 1", ru: "Тауке хана 1", en: "1 Tauke Khan Ave"}
+    city: {kk: Түркістан, ru: Туркестан, en: Turkistan}
+    address: {kk: "Тәуке хан даңғылы, 1", ru: "проспект Тауке хана, дом 1", en: "1 Tauke Khan Avenue"}
+    source: test fixture
+    verified_on: 2026-11-01
+""")
+    menu = root / "config" / "menu.yaml"
+    edit(menu, f'      "{last_key}": {last}\n', f'      "{last_key}": offices.more\n')
+    edit(menu, "nodes:\n", f'nodes:\n  offices.more: {{type: menu, options: {{"1": {last}, "2": office.turkistan}}}}\n'
+                           "  office.turkistan: {type: office, office: turkistan}\n")
+    for lang, label in (("en", "Other cities"), ("ru", "Другие города"), ("kk", "Басқа қалалар")):
+        edit(root / "prompts" / f"{lang}.yaml", "title.main:", f"title.offices.more: {label}.\nlabel.offices.more: {label}\ntitle.main:")
+    report = run_checks(root, TODAY)
+    assert report.errors == [], report.render()
+    offices = next(t for t in report.tables if t.title.startswith("Office addresses"))
+    assert max(int(row[1]) for row in offices.rows) == 3 and len(offices.rows) == len(paths) + 1
+    assert ("Turkistan", "3", " then ".join((*paths[last][:-1], last_key, "2"))) in offices.rows
+
+
+# ---- key 0: a person, on every menu (issue 12, with the main menu off 0) ----------------------------
+
+def test_key_0_in_office_hours_reaches_a_caseworker_on_the_shipped_config(r, clock, tmp_path, tts_cache, fake) -> None:
+    from hotline.people import caseworkers
+    from support import rest_app
+    from support.person import AIGERIM, HOTLINE, WEEKDAY_11
+    keys = SHIPPED.settings.keys
+    assert keys.person == "0" and keys.main != "0" and SHIPPED.handoff is not None
+    clock.set(WEEKDAY_11)
+    app = rest_app(r, clock, tmp_path, tts_cache, fake, HOTLINE_CONTENT_DIR=str(ROOT), TWILIO_FROM_NUMBER=HOTLINE,
+                   TWILIO_VOICE_NUMBER=HOTLINE)
+    cw = caseworkers.add(app.extensions["hotline"], "Aigerim", AIGERIM, list(LANGS))
+    caseworkers.set_shift(r, cw.id, True)
+    tw = Twilio(app, token=fake.token)
+    for i, lang in enumerate(LANGS):
+        for j, path in enumerate(((), next(iter(office_paths().values())))):  # the main menu; an office deeper
+            call = Call(tw, r, caller=f"+770100000{i}{j}", sid=f"CA{i}{j:031d}")  # a new caller each time
+            call.start()
+            call.press(SHIPPED.lang(lang).key)
+            assert P.text(SHIPPED, lang, "person.offer") in call.text  # taught once, after the welcome
+            for k in path:
+                call.press(k)
+            call.press(keys.person)
+            assert call.heard == [P.text(SHIPPED, lang, "person.connecting")], (lang, path, call.heard)
+            dial = call.root.find("Dial")
+            assert dial is not None and [n.text for n in dial.findall("Number")] == [AIGERIM]

@@ -71,7 +71,12 @@ class Conversation:
                 return candidate
         return self.content.settings.default_language
 
+    def today(self) -> date:
+        return self.hl.now().astimezone(self.content.policy.tz).date()
+
     def t(self, key: str, /, **values: object) -> str:
+        """The prompt in the person's language; {example} is today's date as REMIND takes it."""
+        values.setdefault("example", P.example_date(self.today()))
         return P.text(self.content, self.lang, key, via=self.via, **values)
 
     def answer(self) -> str:
@@ -103,22 +108,23 @@ class Conversation:
         rule, rest = split_rule(self.content.vocabulary, self.match.argument if self.match else "")
         if not rest.strip():
             return self.t("sms.remind_usage")
-        today = self.hl.now().astimezone(self.content.policy.tz).date()
+        today = self.today()
         try:
             start = parse_text(rest, today)
         except DateError as exc:
             return self.t(f"sms.date_error.{exc.reason if exc.reason in ('impossible', 'future', 'empty') else 'unreadable'}")
         schedule = reminders.plan(self.hl, rule, start)
-        deadline = P.short_date(self.content, self.lang, schedule.deadline)
+        said = {"deadline": P.short_date(self.content, self.lang, schedule.deadline, today),
+                "start": P.short_date(self.content, self.lang, start, today)}
         policy = self.content.policy
         if dl.deadline_end(policy.rules[rule], start, policy) <= self.hl.now():
-            return self.t("sms.remind_passed")
+            return self.t(P.own_key(self.content, self.lang, "sms.remind_passed", rule), **said)
         if not schedule.times:
-            return self.t("sms.remind_none", deadline=deadline)
+            return self.t("sms.remind_none", **said)
         pending = {"rule": rule, "start": start.isoformat(), "lang": self.lang}
         self.hl.redis.set(store.pending(self.h), json.dumps(pending), ex=PENDING_TTL)
-        dates = ", ".join(P.short_date(self.content, self.lang, t.date()) for t in schedule.times)
-        return self.t("sms.remind_ask", deadline=deadline, dates=dates)
+        dates = ", ".join(P.short_date(self.content, self.lang, t.date(), today) for t in schedule.times)
+        return self.t("sms.remind_ask", dates=dates, **said)
 
     def on_yes(self) -> str:
         raw = self.hl.redis.get(store.pending(self.h))
@@ -128,7 +134,7 @@ class Conversation:
         reminders.subscribe(self.hl, self.number, pending["lang"], pending["rule"],
                             date.fromisoformat(pending["start"]), channel=self.via, via=self.via)
         self.hl.redis.delete(store.pending(self.h))
-        return self.t("sms.remind_confirmed")
+        return self.t(P.confirmation_key(self.content, self.lang, pending["rule"]))
 
     def on_filed(self) -> str:
         reminders.mark_filed(self.hl, self.number)

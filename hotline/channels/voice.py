@@ -13,12 +13,13 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from hotline.channels import voice_person
 from hotline.channels.call import Call, flush_writes, goodbye, int_arg, language_menu, render, twiml_response, voice_url, writes
-from hotline.channels.voice_reminders import reminder_delete, reminder_filed, reminder_step
+from hotline.channels.voice_reminders import reminder_delete, reminder_filed, reminder_mine, reminder_step
 from hotline.channels.webhooks import twilio_signed
 from hotline.content import render as P
 from hotline.content.audio import Utterance
 from hotline.content.model import Node
-from hotline.content.script import REMINDER_RULES
+from hotline.content.paths import reminder_options
+from hotline.content.script import first_words
 from hotline.messaging import sender, whatsapp
 from hotline.rules.phones import in_regions, normalise
 from hotline.runtime import stats
@@ -74,7 +75,7 @@ def choose_language() -> Response:
     call.lang = call.content.lang(chosen)
     call.count(f"call.lang.{chosen}")
     call.remember_caller()
-    return twiml_response(render(call, "main", notices=[call.u("welcome")]))
+    return twiml_response(render(call, "main", notices=first_words(call.content, call.lang.code)))
 
 
 @voice_bp.post("/node")
@@ -150,14 +151,16 @@ def press(call: Call, node: Node, part: int, digits: str) -> str:
         return render(call, node.id, part, [send_node_sms(call, node)])
     if node.type == "menu" and digits in node.options:
         return render(call, node.options[digits])
-    if node.type == "reminders" and digits.isdigit():
-        choice = int(digits)
-        if 1 <= choice <= len(REMINDER_RULES):
-            return reminder_step(call, "date", 0, [], rule=REMINDER_RULES[choice - 1])
-        if choice == len(REMINDER_RULES) + 1:
+    if node.type == "reminders":
+        action = next((a for key, _, a in reminder_options(call.content) if key == digits), None)
+        if action == "mine":
+            return reminder_mine(call, 0, [])
+        if action == "filed":
             return reminder_filed(call)
-        if choice == len(REMINDER_RULES) + 2:
+        if action == "delete":
             return reminder_delete(call)
+        if action:
+            return reminder_step(call, "date", 0, [], rule=action)
     return render(call, node.id, part, [call.u("error.wrong_key")])
 
 

@@ -9,9 +9,10 @@ from flask import request
 
 from hotline.channels import voice_person
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
+from hotline.content import render as P
 from hotline.content import script
 from hotline.content.audio import Utterance
-from hotline.content.script import REMINDER_RULES
+from hotline.content.script import REMINDER_RULES, mine_options, mine_utterances
 from hotline.messaging import sender
 from hotline.people.optout import forget
 from hotline.reminders import schedule as reminders
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 
 def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance], digits: str | None = None,
                   rule: str | None = None) -> str:
-    """date: ask for DDMM; confirm: read the deadline back and wait for 1 (yes) or 2 (again)."""
+    """date: ask for DDMM; confirm: read the deadline back and wait for 1 (yes) or 2 (again);
+    mine: the caller's reminders and data (already filed, delete)."""
+    if stage == "mine":
+        return reminder_mine(call, silences, notices, digits)
     rule = rule or request.args.get("r", "")
     if rule not in REMINDER_RULES:
         return render(call, "reminders")
@@ -38,17 +42,17 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
     if stage == "date":
         if digits is None or digits == keys.repeat:
             return call.gather(voice_url("key", n="reminders", st="date", r=rule, l=l),
-                               notices + [call.u("reminders.enter_date")],
+                               notices + [enter_date(call)],
                                voice_url("node", n="reminders", st="date", r=rule, l=l, s=silences + 1),
                                digits=4, timeout=DATE_DIGITS_TIMEOUT)
-        today = call.hl.now().astimezone(call.content.policy.tz).date()
+        today = today_of(call)
         try:
             start = parse_keypad(digits, today)
         except DateError as exc:
             return reminder_step(call, "date", 0, [call.u(f"date.error.{_date_reason(exc)}")], rule=rule)
         return reminder_confirm(call, rule, start, [])
     if stage == "confirm":
-        start = _date_arg(request.args.get("d", ""), call.hl.now().astimezone(call.content.policy.tz).date())
+        start = _date_arg(request.args.get("d", ""), today_of(call))
         if start is None:
             return reminder_step(call, "date", 0, [], rule=rule)
         if digits is None or digits == keys.repeat:
@@ -66,16 +70,31 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
 WHATSAPP_KEY = "3"  # on the confirm step (1 yes, 2 enter the date again): reminders on WhatsApp
 
 
+def today_of(call: Call) -> date:
+    return call.hl.now().astimezone(call.content.policy.tz).date()
+
+
+def enter_date(call: Call) -> Utterance:
+    """How to key a date, with today as the example: an example that is valid on every day."""
+    today = today_of(call)
+    return script.dated(call.content, call.lang.code, "reminders.enter_date", today, {"today": today},
+                        keys=today.strftime("%d%m"))
+
+
 def reminder_confirm(call: Call, rule: str, start: date, notices: list[Utterance], silences: int = 0) -> str:
+    """Read back the date understood and the last day, in full; a passed day gets its rule's own words."""
     c, l = call.content, call.lang.code
     policy = c.policy
     r = policy.rules[rule]
     end = dl.deadline(r, start)
     now = call.hl.now()
-    readback = script.readback(c, l, rule, end)  # a played language hears it in recorded pieces
+    today = now.astimezone(policy.tz).date()
+    dates = {"start": start, "date": end}
+    readback = script.dated(c, l, f"reminders.readback.{rule}", today, dates)  # a played language: recorded pieces
     if dl.deadline_end(r, start, policy) <= now:
         call.count("reminders.optin_passed")
-        return render(call, "main", notices=notices + [call.u("reminders.passed")])
+        passed = script.dated(c, l, P.own_key(c, l, "reminders.passed", rule), today, dates)
+        return render(call, "main", notices=notices + [passed])
     if not dl.reminder_times(r, start, now, policy):
         return render(call, "main", notices=notices + [readback, call.u("reminders.nothing_left")])
     ask = [call.u("reminders.confirm")]
@@ -105,10 +124,32 @@ def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> 
         log.warning("voice opt-in not stored: %s", type(exc).__name__)
         return render(call, "reminders", notices=[call.u("error.try_later")])
     try:
-        sender.send(call.hl, call.caller, call.t("sms.remind_confirmed"), purpose="reminders.confirmed")
+        sender.send(call.hl, call.caller, call.t(P.confirmation_key(call.content, call.lang.code, rule)),
+                    purpose="reminders.confirmed")
     except redis.RedisError:
         pass  # the reminders are stored: the confirmation SMS is a courtesy, and they say how to stop
     return render(call, "main", notices=[call.u("reminders.confirmed")])
+
+
+def reminder_mine(call: Call, silences: int, notices: list[Utterance], digits: str | None = None) -> str:
+    """The reminders menu's last option: "I have applied" (no more filing reminders), delete my data."""
+    keys, l = call.content.settings.keys, call.lang.code
+    if digits == keys.main:
+        return render(call, "main")
+    if keys.person and digits == keys.person and call.content.handoff is not None:
+        return voice_person.start(call, "reminders")
+    if digits == keys.back:
+        return render(call, "reminders")
+    action = next((a for key, _, a in mine_options(call.content) if key == digits), None)
+    if action == "filed":
+        return reminder_filed(call)
+    if action == "delete":
+        return reminder_delete(call)
+    if digits not in (None, keys.repeat):
+        notices = notices + [call.u("error.wrong_key")]
+    call.remember("reminders.mine")
+    return call.gather(voice_url("key", n="reminders", st="mine", l=l), notices + mine_utterances(call.content, l),
+                       voice_url("node", n="reminders", st="mine", l=l, s=silences + 1))
 
 
 def reminder_filed(call: Call) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from hotline.checks import words as caller
 from hotline.checks.deployment import check_one_way, check_whatsapp, messaging_table
 from hotline.content import render as P
 from hotline.content.audio import AudioLibrary
@@ -122,8 +123,13 @@ def run_checks(root: Path, today: date, library=None) -> Report:
                 raise
 
     def menu() -> None:
-        report.tables[:0] = [t for t in (menu_table(content), keys_table(content), messaging_table(content),
-                                         handoff_table(content)) if t]
+        menu_problems, seconds_table = caller.check_menus(content)
+        add(menu_problems)
+        report.tables[:0] = [t for t in (menu_table(content), seconds_table, keys_table(content),
+                                         messaging_table(content), handoff_table(content)) if t]
+
+    def words() -> None:
+        add(caller.check_keyword_safety(content) + caller.check_discretion(content) + caller.check_listening(content))
 
     def facts() -> None:
         add(check_periods(content) + check_house_numbers(content))
@@ -152,6 +158,7 @@ def run_checks(root: Path, today: date, library=None) -> Report:
         report.problems += [p for p in problems if (p.file, p.line, p.message) not in seen]
 
     attempt("the menu table", menu)
+    attempt("keywords, reminders' words and sentence length", words)
     attempt("periods and house numbers", facts)
     attempt("one-way and WhatsApp texts", messaging)
     attempt("SMS sizes", sms)

@@ -26,7 +26,7 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     if key == "sms.addresses":
         return P.addresses_sms(content, lang), "with every office"
     day, count = _longest_dates(content, lang)
-    values = {"deadline": day, "dates": ", ".join([day] * count),
+    values = {"deadline": day, "start": day, "example": "28.12", "dates": ", ".join([day] * count),
               # a one-way text names the phone line: measured with a real-length number when none is set yet
               "phone": content.settings.phone_line or "+7 727 000 00 00"}
     filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
@@ -80,12 +80,22 @@ def _addresses_problem(content: Content, lang: str, size: SmsSize, limit: int) -
         f"(every segment is paid for).")
 
 
+def _own_limits(content: Content) -> dict[str, int]:
+    """sms.max_segments_for in config/hotline.yaml: templates allowed more segments (the office list)."""
+    data = doc_of(content, "config/hotline.yaml").data
+    sms = data.get("sms") if isinstance(data, dict) else None
+    own = sms.get("max_segments_for") if isinstance(sms, dict) else None
+    if not isinstance(own, dict):
+        return {}
+    return {str(k): v for k, v in own.items() if isinstance(v, int) and not isinstance(v, bool) and v > 0}
+
+
 def check_sms(content: Content, fill_errors: bool = True) -> tuple[list[Problem], Table]:
     """Every SMS template, in every language, at its longest, against sms.max_segments.
 
     `fill_errors=False` (content with errors elsewhere): a template that cannot be filled in is
     left to the loader's own messages (a missing prompt, a wrong {name}), which say it better."""
-    limit = content.settings.max_segments
+    default = content.settings.max_segments
     langs = list(content.settings.languages)
     docs: dict[str, Located] = {}  # parsed again only to name a line: so only when there is a problem
 
@@ -95,7 +105,9 @@ def check_sms(content: Content, fill_errors: bool = True) -> tuple[list[Problem]
         return docs[lang]
 
     problems, rows = [], []
+    own = _own_limits(content)
     for key in sms_templates(content):
+        limit = own.get(key, default)
         cells = []
         for lang in langs:
             try:
@@ -116,8 +128,10 @@ def check_sms(content: Content, fill_errors: bool = True) -> tuple[list[Problem]
                 problems.append(problem_at(
                     content, doc(lang), (key,),
                     f"SMS '{key}' in {lang} takes {size.segments} segments at its longest ({size.encoding}, "
-                    f"{size.units} characters {used}); the limit is {limit} (sms.max_segments in config/hotline.yaml)",
+                    f"{size.units} characters {used}); the limit is {limit} "
+                    f"(sms.{'max_segments_for' if key in own else 'max_segments'} in config/hotline.yaml)",
                     _size_fix(size, limit)))
         rows.append((key, *cells))
-    title = f"SMS sizes at their longest: segments, encoding (characters). Limit: {limit} segments per message"
+    title = (f"SMS sizes at their longest: segments, encoding (characters). Limit: {default} segments per message"
+             + "".join(f"; {k}: {v}" for k, v in own.items()))
     return problems, Table(title, ("template", *langs), tuple(rows))

@@ -4,10 +4,38 @@ Its own module because prompts (render.py, for {stop_keys}) and the call script 
 """
 from __future__ import annotations
 
-from hotline.content.model import Content
+from hotline.content.model import REFERENCE_LANG, Content
 
-# The dates a caller can give for reminders, in keypad order; the next key means "already filed".
+# The dates a caller can give for reminders, in keypad order; then "your reminders and your data".
+# A rule is offered when the prompts have its option (reminders.option.<rule>): the shipped prompts
+# leave out the irregular crossing, whose limit is 24 hours, too short for a reminder (SMS never
+# offered it either); the deadlines topic says it.
 REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
+
+
+# What a caller can do about what the hotline keeps, in the reminders menu's last option
+# ("mine"): keys from 1, (prompt key, action). Actions that end or delete something live here,
+# one level down, so the reminders menu stays short and nobody deletes by a slip of the finger.
+MINE_ACTIONS = (("reminders.option.filed", "filed"), ("reminders.option.delete", "delete"))
+
+
+def has_mine(c: Content) -> bool:
+    """Do the prompts have the "your reminders and your data" sub-menu (else filed/delete sit in the menu)?"""
+    return "reminders.option.mine" in c.prompts[REFERENCE_LANG]
+
+
+def reminder_options(c: Content) -> list[tuple[str, str, str]]:
+    """The reminders menu, keys from 1: (key, prompt key, action: a rule id, "mine", "filed" or "delete")."""
+    ref = c.prompts[REFERENCE_LANG]
+    actions = [(f"reminders.option.{rule}", rule) for rule in REMINDER_RULES
+               if rule in c.policy.rules and f"reminders.option.{rule}" in ref]
+    actions += [("reminders.option.mine", "mine")] if has_mine(c) else list(MINE_ACTIONS)
+    return [(str(i), prompt, action) for i, (prompt, action) in enumerate(actions, start=1)]
+
+
+def mine_options(c: Content) -> list[tuple[str, str, str]]:
+    """The "your reminders and your data" menu: (key, prompt key, action), keys from 1."""
+    return [(str(i), prompt, action) for i, (prompt, action) in enumerate(MINE_ACTIONS, start=1)]
 
 
 def menu_path(c: Content, node_id: str) -> tuple[str, ...] | None:
@@ -25,9 +53,13 @@ def menu_path(c: Content, node_id: str) -> tuple[str, ...] | None:
 
 def stop_keys(c: Content) -> str:
     """The keys that stop every message, from the main menu: the reminders menu, then "delete"
-    ("7 6"). Said in one-way texts as {stop_keys}: "call {phone} and press {stop_keys}"."""
+    (through "your reminders and your data" where the prompts have it: "5 4 2"). Said in one-way
+    texts as {stop_keys}: "call {phone} and press {stop_keys}"."""
     reminders = next((n.id for n in c.nodes.values() if n.type == "reminders"), None)
     path = menu_path(c, reminders) if reminders else None
     if path is None:
         return ""
-    return " ".join((*path, str(len(REMINDER_RULES) + 2)))
+    options = reminder_options(c)
+    mine = [key for key, _, action in options if action == "mine"]
+    rest = mine_options(c) if mine else options
+    return " ".join((*path, *mine, *(key for key, _, action in rest if action == "delete")))

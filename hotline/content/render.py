@@ -102,20 +102,51 @@ def parts(content: Content, lang: str, key: str) -> list[str]:
     return [str(p).format_map(common) for p in content.prompts[lang][key]]
 
 
-def spoken_date(content: Content, lang: str, d: date) -> str:
-    """A date as it is read to a caller: 'Tuesday, 8 December'."""
-    return format_date(d, "EEEE, d MMMM", locale=content.lang(lang).locale)
+def _date(content: Content, lang: str, d: date, today: date | None, kind: str, default: str) -> str:
+    table = content.prompts[lang]
+    with_year = today is not None and d.year != today.year
+    pattern = table.get(f"date.{kind}_year" if with_year else f"date.{kind}") or (default + (" y" if with_year else ""))
+    return format_date(d, pattern, locale=content.lang(lang).locale)
 
 
-def short_date(content: Content, lang: str, d: date) -> str:
-    """A date for an SMS: '8 December', '8 декабря'."""
-    return format_date(d, "d MMMM", locale=content.lang(lang).locale)
+def spoken_date(content: Content, lang: str, d: date, today: date | None = None) -> str:
+    """A date as it is read to a caller, in full: 'Tuesday, 8 December', and the year when it is
+    not the year of `today`. The patterns are the prompts date.spoken and date.spoken_year."""
+    return _date(content, lang, d, today, "spoken", "EEEE, d MMMM")
+
+
+def short_date(content: Content, lang: str, d: date, today: date | None = None) -> str:
+    """A date for an SMS: '8 December', '8 декабря' (with the year when it is not this year)."""
+    return _date(content, lang, d, today, "short", "d MMMM")
+
+
+def example_date(d: date) -> str:
+    """A date as a person texts it (3.12), for the examples in SMS: today's, so always valid."""
+    return f"{d.day}.{d.month:02d}"
+
+
+def keypad_date(d: date) -> str:
+    """The keys for a date, as a prompt says them: '0, 3, 1, 2' for 3 December."""
+    return ", ".join(d.strftime("%d%m"))
+
+
+def own_key(content: Content, lang: str, key: str, rule: str) -> str:
+    """`key`.`rule` if the prompts have a text of the rule's own (reminders.passed.appeal), else `key`."""
+    own = f"{key}.{rule}"
+    return own if own in content.prompts[lang] else key
+
+
+def confirmation_key(content: Content, lang: str, rule: str) -> str:
+    """The SMS confirming reminders for `rule`: its own if it has one (only filing mentions FILED)."""
+    return own_key(content, lang, "sms.remind_confirmed", rule)
 
 
 def office_values(content: Content, lang: str, office_id: str) -> dict[str, str]:
     """The placeholders of one office in `lang`."""
     o = content.offices[office_id]
-    return {"city": o.city[lang], "address": o.address[lang], "short": o.short[lang]}
+    note = o.note.get(lang, "")
+    return {"city": o.city[lang], "address": o.address[lang], "short": o.short[lang],
+            "note": f" {note}" if note else ""}
 
 
 def addresses_sms(content: Content, lang: str) -> str:

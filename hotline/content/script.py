@@ -12,7 +12,7 @@ from hotline.content import render as P
 from hotline.content import values
 from hotline.content.audio import Utterance
 from hotline.content.model import Content, Language, Node
-from hotline.content.paths import REMINDER_RULES, menu_path, stop_keys  # noqa: F401 - the call script's public names
+from hotline.content.paths import REMINDER_RULES, has_mine, menu_path, mine_options, reminder_options, stop_keys  # noqa: F401 - the call script's public names
 
 # SMS texts that only ever answer an incoming message (HELP, REMIND, YES, a city...). In one-way
 # SMS mode no SMS reply goes out except to STOP, START, DELETE and FILED (every other message gets
@@ -96,10 +96,7 @@ def _node_utterances(c: Content, lang: str, node: Node) -> list[Utterance]:
             lines.append(t("menu.option", label=label, key=P.key_name(c, lang, key)))
             heard += pieces("menu.option", label=said, key=C.key(c, lang, key) if play else ())
         footer = "footer.main" if node.id == "main" else "footer.menu"
-        out = [utterance(c, lang, " ".join(lines), f"menu.{node.id}", tuple(heard))]
-        if node.id == "main" and c.settings.keys.person and c.handoff is not None:
-            out.append(fixed(c, lang, "person.offer"))  # issue 12: the same key everywhere
-        return out + [fixed(c, lang, footer)]
+        return [utterance(c, lang, " ".join(lines), f"menu.{node.id}", tuple(heard)), fixed(c, lang, footer)]
     if node.type == "office":
         values = P.office_values(c, lang, node.office)
         words = [t("office.read", **values), t("office.again", **values)]
@@ -113,18 +110,41 @@ def _node_utterances(c: Content, lang: str, node: Node) -> list[Utterance]:
             out.append(utterance(c, lang, text, f"{node.id}.{i}", C.prompt(c, lang, f"{node.id}.{i}", str(template)) if play else ()))
         return out
     # reminders: choose which date the caller has
-    lines, heard = [t("title.reminders")], list(pieces("title.reminders"))
-    options = [f"reminders.option.{rule}" for rule in REMINDER_RULES] + ["reminders.option.filed", "reminders.option.delete"]
-    for i, key in enumerate(options, start=1):
-        lines.append(t(key, key=str(i)))
-        heard += pieces(key, key=C.number(c, lang, i) if play else ())
-    return [utterance(c, lang, " ".join(lines), "menu.reminders", tuple(heard)), fixed(c, lang, "footer.menu")]
+    return _options_menu(c, lang, "title.reminders", reminder_options(c), "menu.reminders")
+
+
+def _options_menu(c: Content, lang: str, title: str, options: list[tuple[str, str, str]], key: str) -> list[Utterance]:
+    """A menu whose options are prompts with {key} (the reminders menu, "your reminders and data")."""
+    play = played(c, lang)
+    lines, heard = [P.text(c, lang, title)], list(C.prompt(c, lang, title) if play else ())
+    for k, prompt, _ in options:
+        lines.append(P.text(c, lang, prompt, key=k))
+        heard += C.prompt(c, lang, prompt, key=C.number(c, lang, int(k))) if play else ()
+    return [utterance(c, lang, " ".join(lines), key, tuple(heard)), fixed(c, lang, "footer.menu")]
+
+
+def mine_utterances(c: Content, lang: str) -> list[Utterance]:
+    """What the "your reminders and your data" menu says (the reminders menu's last option)."""
+    memo = ("mine", lang)
+    if memo not in c.memo:
+        c.memo[memo] = tuple(_options_menu(c, lang, "title.reminders.mine", mine_options(c), "menu.reminders.mine"))
+    return list(c.memo[memo])
+
+
+def first_words(c: Content, lang: str) -> list[Utterance]:
+    """What a caller hears once, after choosing a language: the welcome teaches the universal keys
+    (repeat, back) and, when the hotline has people to talk to, the key for a person (issue 12):
+    taught once, so the main menu stays short."""
+    out = [fixed(c, lang, "welcome")]
+    if c.settings.keys.person and c.handoff is not None:
+        out.append(fixed(c, lang, "person.offer"))
+    return out
 
 
 # Prompts spoken as they are (no values), besides what nodes say: each is one recording slot.
 FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "reminders.confirm_whatsapp", "welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
-                 "sms.sent", "sms.not_sent", "sms.blocked", "reminders.enter_date", "reminders.confirm",
-                 "reminders.confirmed", "reminders.passed", "reminders.nothing_left", "reminders.filed_done",
+                 "sms.sent", "sms.not_sent", "sms.blocked", "reminders.confirm",
+                 "reminders.confirmed", "reminders.nothing_left", "reminders.filed_done",
                  "reminders.deleted",
                  "person.connecting", "person.closed", "person.hours", "person.busy", "person.options", "person.record",
                  "person.recorded", "person.no_message", "person.callback_ask", "person.callback_confirmed",
@@ -136,10 +156,12 @@ def spoken(c: Content, lang: str) -> list[Utterance]:
     """Every fixed thing a caller can hear in `lang`, in the order a caller meets it (built once per snapshot)."""
     memo = ("spoken", lang)
     if memo not in c.memo:
-        said = [language_choice(c, lang), fixed(c, lang, "welcome")]
+        said = [language_choice(c, lang), *first_words(c, lang)]
         for node in [c.nodes["main"], *(n for n in c.nodes.values() if n.id != "main")]:
             count = len(c.prompts[lang][node.id]) if node.type == "content" else 1
             said += [u for part in range(count) for u in node_utterances(c, lang, node, part)]
+            if node.type == "reminders" and has_mine(c):
+                said += mine_utterances(c, lang)
         said += [fixed(c, lang, key) for key in FIXED_PROMPTS if key != "welcome"]
         c.memo[memo] = tuple(said)
     return list(c.memo[memo])
@@ -176,42 +198,63 @@ def is_value(key: str) -> bool:
 
 def first_heard(c: Content, lang: str) -> list[Utterance]:
     """What every call hears in its first seconds: the language menu, the welcome, the main menu."""
-    return [language_choice(c, lang), *node_utterances(c, lang, c.nodes["main"], 0), *(fixed(c, lang, k) for k in FIRST_HEARD)]
+    return [language_choice(c, lang), *first_words(c, lang), *node_utterances(c, lang, c.nodes["main"], 0),
+            *(fixed(c, lang, k) for k in FIRST_HEARD if k != "welcome")]
 
 
-def date_pattern(c: Content, lang: str) -> str:
-    """The Babel pattern a date is read back with (prompts may set date.spoken)."""
-    pattern = c.prompts[lang].get("date.spoken")
+def date_pattern(c: Content, lang: str, with_year: bool = False) -> str:
+    """The Babel pattern a date is read back with: the prompts date.spoken, or date.spoken_year
+    for a date that is not in this year (P.spoken_date says the same)."""
+    table = c.prompts[lang]
+    if with_year:
+        pattern = table.get("date.spoken_year")
+        return pattern if isinstance(pattern, str) and pattern.strip() else date_pattern(c, lang) + " y"
+    pattern = table.get("date.spoken")
     return pattern if isinstance(pattern, str) and pattern.strip() else values.DEFAULT_PATTERN
 
 
-def _readback_pieces(c: Content, lang: str, rule: str, d: date | None) -> C.Pieces:
-    """A read-back prompt in pieces: its words and values, and the date's pieces (none without `d`)."""
-    key = f"reminders.readback.{rule}"
-    locale = c.settings.languages[lang].locale
-    date_pieces = tuple(values.date_pieces(lang, locale, date_pattern(c, lang), d)) if d else ()
-    return C.prompt(c, lang, key, date=date_pieces) if isinstance(c.prompts[lang].get(key), str) else ()
+# The values that stand for a date said in full (the date the caller gave, the deadline, today),
+# and the keys to type a date ({keys}: "0, 1, 1, 2").
+DATE_VALUES = ("start", "date", "today")
+
+
+def dated_prompts(c: Content, lang: str) -> list[str]:
+    """The prompts that say dates: how to key one, each rule's read-back and its "that day has passed"."""
+    passed = [P.own_key(c, lang, "reminders.passed", rule) for rule in REMINDER_RULES]
+    keys = ["reminders.enter_date", *(f"reminders.readback.{rule}" for rule in REMINDER_RULES), *passed]
+    return [k for k in dict.fromkeys(keys) if isinstance(c.prompts[lang].get(k), str)]
 
 
 def readback_slots(c: Content, lang: str) -> dict[str, str]:
-    """The words around the date in every read-back prompt (and the pieces of their other values)."""
+    """The words around the dates in every prompt that says one (and the pieces of their other values)."""
     if not played(c, lang):
         return {}
-    return {p.key: p.text for rule in REMINDER_RULES for p in _readback_pieces(c, lang, rule, None)}
+    blank = {name: () for name in (*DATE_VALUES, "keys")}
+    return {p.key: p.text for key in dated_prompts(c, lang) for p in C.prompt(c, lang, key, **blank) if p.key}
 
 
 def value_slots(c: Content, lang: str, today: date | None = None) -> dict[str, str]:
     """Every piece a read-back date can need in `lang` (weekdays, days, months, this year and the next)."""
     year = (today or date.today()).year
-    return values.value_slots(lang, c.settings.languages[lang].locale, date_pattern(c, lang), (year, year + 1))
+    return values.value_slots(lang, c.settings.languages[lang].locale, date_pattern(c, lang, with_year=True),
+                              (year, year + 1))
 
 
-def readback(c: Content, lang: str, rule: str, d: date) -> Utterance:
-    """'The last day to apply is Tuesday, 8 December.' as one utterance; for a played language also
-    as parts: the recorded words before the date, each piece of the date, the words after. It has no
-    key of its own (the date varies), so a played language always hears it in pieces."""
-    text = P.text(c, lang, f"reminders.readback.{rule}", date=P.spoken_date(c, lang, d))
-    pieces = _readback_pieces(c, lang, rule, d) if played(c, lang) else ()
+def dated(c: Content, lang: str, key: str, today: date, dates: dict[str, date], keys: str = "") -> Utterance:
+    """A prompt that says dates in full ("Your date: Saturday, 28 November. The last day to apply:
+    Thursday, 3 December."), the year only when it is not this year, and `keys` as keys to press
+    ("0, 1, 1, 2"). One utterance; for a played language also its pieces: the recorded words
+    between the values, each piece of each date, each key. It has no key of its own (the dates
+    vary), so a played language always hears it in pieces."""
+    said = {name: P.spoken_date(c, lang, d, today) for name, d in dates.items()}
+    text = P.text(c, lang, key, **said, keys=", ".join(keys))
+    if not played(c, lang):
+        return Utterance(text, slow=True)
+    locale = c.settings.languages[lang].locale
+    given = {name: tuple(values.date_pieces(lang, locale, date_pattern(c, lang, d.year != today.year), d))
+             for name, d in dates.items()}
+    given["keys"] = tuple(p for k in keys for p in C.key(c, lang, k))
+    pieces = C.prompt(c, lang, key, **given)
     return Utterance(text, None, slow=True, parts=tuple(Utterance(p.text, p.key, slow=is_slow(p.key)) for p in pieces))
 
 
