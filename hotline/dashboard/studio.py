@@ -159,10 +159,19 @@ def too_large(exc: RequestEntityTooLarge) -> ResponseReturnValue:
 # ---- the recording script: to print, as CSV ---------------------------------------------------
 
 def script_rows(lang: str) -> list[dict[str, str]]:
+    """One row per slot; a slot that says the same words as an earlier one needs no recording of its
+    own (one recording serves both), so the voice actor records those words once."""
     words = {"synthesised": "missing", "stale": "stale (the text changed)", "recorded": "recorded",
              "draft": "draft", "unverified": "unverified"}
-    return [{"group": title, "file": s.file, "slot": s.key, "status": words.get(s.status, s.status), "text": s.text}
-            for title, views in slot_views(lang) for s in views]
+    rows, first = [], {}
+    for title, views in slot_views(lang):
+        for s in views:
+            status = words.get(s.status, s.status)
+            if s.sha in first and s.status != "recorded":
+                status = f"same words as {first[s.sha]}: recorded with it"
+            first.setdefault(s.sha, s.key)
+            rows.append({"group": title, "file": s.file, "slot": s.key, "status": status, "text": s.text})
+    return rows
 
 
 @operator_bp.get("/studio/script")
@@ -172,7 +181,7 @@ def studio_script() -> ResponseReturnValue:
     groups: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         groups.setdefault(row["group"], []).append(row)
-    todo = sum(1 for r in rows if r["status"] != "recorded")
+    todo = sum(1 for r in rows if r["status"] != "recorded" and not r["status"].startswith("same words"))
     name = current().content.prompts[lang]["language.name"]
     return render_template("operator_script.html", lang=lang, groups=groups, todo=todo, total=len(rows), name=name)
 

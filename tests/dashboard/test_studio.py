@@ -281,6 +281,8 @@ def test_the_script_and_the_check_name_the_pieces_of_every_value(studio, r) -> N
     assert rows["value.city.almaty"] == {"group": "Cities", "file": "kk/value.city.almaty.wav", "slot": "value.city.almaty",
                                          "status": "missing", "text": "Алматы"}
     assert rows["menu.option.after_key"]["group"] == "Menu main: Басты мәзір."
+    assert rows["language.choose.after_key"]["status"] == "missing" and rows["language.choose.after_key"]["text"] == "басыңыз."
+    assert rows["menu.option.after_key"]["status"] == "same words as language.choose.after_key: recorded with it"
 
     def filing_row() -> tuple:
         hl = app.extensions["hotline"]
