@@ -42,7 +42,9 @@ def accepted_types() -> tuple[str, ...]:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(args, capture_output=True, text=True, timeout=60)
+    """sox in a session of its own, like the synthesiser: a Ctrl-C on `make run` stops the hotline,
+    not a conversion half-way (which would be logged as a failure after "Stopped.")."""
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, start_new_session=True)
 
 
 def duration(path: Path) -> float:

@@ -251,7 +251,10 @@ class Synthesiser:
                 log.error("synthesis command %r is not usable: %s", spec["command"], exc)
                 return None
             try:
-                run = subprocess.run(args, input=spec["text"].encode(), capture_output=True, timeout=60)
+                # A session of its own: the terminal's Ctrl-C is for the hotline, not for a sentence
+                # being synthesised in the background (it would exit without a WAV and be logged).
+                run = subprocess.run(args, input=spec["text"].encode(), capture_output=True, timeout=60,
+                                     start_new_session=True)
             except (OSError, subprocess.SubprocessError) as exc:
                 log.error("synthesis command failed to run: %s", exc)
                 return None
