@@ -123,7 +123,8 @@ class Conversation:
             return self.t("sms.remind_none", **said)
         pending = {"rule": rule, "start": start.isoformat(), "lang": self.lang}
         self.hl.redis.set(store.pending(self.h), json.dumps(pending), ex=PENDING_TTL)
-        dates = ", ".join(P.short_date(self.content, self.lang, t.date(), today) for t in schedule.times)
+        # the reminder days, weeks before the deadline: their year is the deadline's, said there
+        dates = ", ".join(P.short_date(self.content, self.lang, t.date()) for t in schedule.times)
         return self.t("sms.remind_ask", dates=dates, **said)
 
     def on_yes(self) -> str:

@@ -25,8 +25,12 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     """The template filled with the longest values it can really get; and a note of what they were."""
     if key == "sms.addresses":
         return P.addresses_sms(content, lang), "with every office"
-    day, count = _longest_dates(content, lang)
-    values = {"deadline": day, "start": day, "example": "28.12", "dates": ", ".join([day] * count),
+    # A reply to REMIND names its dates with the year when it is not this year; a reminder's
+    # deadline (the worker) and the list of reminder days never do.
+    reminder = key.removeprefix(P.ONE_WAY).startswith("sms.reminder.")
+    day, count = _longest_dates(content, lang, with_year=not reminder)
+    plain, _ = _longest_dates(content, lang, with_year=False)
+    values = {"deadline": day, "start": day, "example": "28.12", "dates": ", ".join([plain] * count),
               # a one-way text names the phone line: measured with a real-length number when none is set yet
               "phone": content.settings.phone_line or "+7 727 000 00 00"}
     filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)
@@ -35,13 +39,16 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     return text, f"with office '{oid}', the date '{day}' and {count} reminder dates"
 
 
-def _longest_dates(content: Content, lang: str) -> tuple[str, int]:
-    """The longest date as an SMS writes it in `lang`, and the most reminders any rule sends (per snapshot)."""
-    cached = content.memo.get(("longest_dates", lang))
+def _longest_dates(content: Content, lang: str, with_year: bool) -> tuple[str, int]:
+    """The longest date as an SMS writes it in `lang` (every month and weekday; with the year, or
+    not), and the most reminders any rule sends (per snapshot)."""
+    cached = content.memo.get(("longest_dates", lang, with_year))
     if cached is None:
-        day = max((P.short_date(content, lang, date(2026, month, 28)) for month in range(1, 13)), key=len)
+        days = [date(2026, month, day) for month in range(1, 13) for day in range(22, 29)]
+        today = date(2027, 1, 1) if with_year else None
+        day = max((P.short_date(content, lang, d, today) for d in days), key=len)
         count = max(len(r.reminders) for r in content.policy.rules.values())
-        cached = content.memo[("longest_dates", lang)] = (day, count)
+        cached = content.memo[("longest_dates", lang, with_year)] = (day, count)
     return cached
 
 
