@@ -25,7 +25,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline.channels.sms import sms_bp
     from hotline.channels.voice import voice_bp
     from hotline.channels.voice_person import person_bp
-    from hotline.channels.webhooks import install_security_headers
+    from hotline.channels.webhooks import install_proxy_check, install_security_headers
     from hotline.dashboard import operator_bp
     from hotline.rules.phones import install_log_masking
     from hotline.runtime import settings as config
@@ -44,17 +44,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     cfg = app.config
     production = cfg["HOTLINE_ENV"] == "production"
     data_dir = Path(cfg["HOTLINE_DATA_DIR"])
-    if not cfg["TWILIO_AUTH_TOKEN"] and production:
-        raise RuntimeError("HOTLINE_ENV=production needs TWILIO_AUTH_TOKEN: webhooks must be signed")
+    if production and (unsafe := config.unsafe_for_production(cfg)):
+        raise RuntimeError("HOTLINE_ENV=production refuses to start:\n  - " + "\n  - ".join(unsafe))
     if cfg["STARTUP_WARNINGS"] and not os.environ.get(config.STARTUP_WARNED):
         for warning in config.startup_warnings(cfg):
             log.warning(warning)
-    secret = cfg["HOTLINE_SECRET_KEY"]
-    if not secret:
-        if production:
-            raise RuntimeError("HOTLINE_ENV=production needs HOTLINE_SECRET_KEY (phone numbers are encrypted with it)")
-        secret = config.local_secret(data_dir)
-    app.secret_key = secret
+    secret = cfg["HOTLINE_SECRET_KEY"] or config.local_secret(data_dir)
+    # Dashboard sessions and CSRF tokens are signed with a key of their own: rotating it logs every
+    # operator out and leaves every subscription readable.
+    app.secret_key = cfg["HOTLINE_SESSION_KEY"] or config.local_secret(data_dir, "session.key")
     clock = cfg.get("CLOCK") or shifted_clock(os.environ.get("HOTLINE_CLOCK_START", ""))
     client = cfg.get("REDIS_CLIENT") or connect(cfg["REDIS_URL"] or None, data_dir)
     root = config.content_dir(cfg["HOTLINE_CONTENT_DIR"])
@@ -73,6 +71,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(audio_bp)
     app.register_blueprint(operator_bp)
     install_security_headers(app)
+    install_proxy_check(app)
 
     @app.get("/healthz")
     def healthz() -> tuple[str, int]:

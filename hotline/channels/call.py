@@ -164,12 +164,6 @@ class Call:
             pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
         stats.add(pipe, self.hl, f"node.{node}")
 
-    def remember_caller(self) -> None:
-        """Keep the caller's language for next time, under a keyed hash of the number only."""
-        if self.caller:
-            writes().set(store.caller(self.hl.vault.hash(self.caller)), self.lang.code,
-                         ex=self.content.settings.caller_memory_days * 86400)
-
     def gather(self, action: str, utterances: list[Utterance], silence_url: str, digits: int = 1,
                timeout: int | None = None) -> str:
         """Say `utterances` inside a Gather that answers to `action`, then go to `silence_url`: built

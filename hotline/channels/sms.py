@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from datetime import date
 
 import redis
@@ -16,6 +17,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from hotline.channels.webhooks import twilio_signed
 from hotline.content import render as P
 from hotline.messaging import sender, whatsapp
+from hotline.people import grace
 from hotline.people.optout import forget, opt_in, opt_out, opt_out_hash
 from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
@@ -31,10 +33,14 @@ sms_bp = Blueprint("sms", __name__, url_prefix="/sms")
 PENDING_TTL = 86400
 MAX_BODY = 1600
 # What must be stored to be true: while Redis is down these are answered "try again shortly".
-STORED_INTENTS = frozenset({"stop", "start", "yes", "remind", "filed", "delete"})
+STORED_INTENTS = frozenset({"stop", "start", "yes", "remind", "filed", "delete", "undo"})
 # In one-way SMS mode (nobody can text the hotline) an SMS that still arrives is answered only for
 # what must be honoured; anything else gets sms.oneway_reply, which points to the phone line.
-ONE_WAY_ANSWERED = frozenset({"stop", "start", "delete", "filed"})
+ONE_WAY_ANSWERED = frozenset({"stop", "start", "delete", "filed", "undo"})
+# Replies that say what was stopped and how to undo it: their own daily budget (issue 14, S2).
+NOTICE_INTENTS = frozenset({"stop", "start", "filed", "delete", "undo"})
+# What may follow UNDO: the code from our SMS, typed with or without spaces or dashes.
+UNDO_CODE = re.compile(r"[0-9](?:[ .-]?[0-9])*")
 STATUSES = {"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read", "canceled",
             "scheduled", "receiving", "received"}
 
@@ -56,13 +62,15 @@ class Conversation:
         self.content = hl.content
         self.h = hl.vault.hash(number)
         self.match: Match | None = self.content.vocabulary.match(body)
+        if self.match and self.match.intent == "undo" and not UNDO_CODE.fullmatch(self.match.argument):
+            self.match = None  # "верни документы": the word without a code is no undo (keywords.yaml)
         self.lang = self._language()
 
     def _language(self) -> str:
         """The saved language, else the matched keyword's, else a guess from the text."""
         saved = None
         try:
-            saved = self.hl.redis.hget(store.subscriber(self.h), "lang") or self.hl.redis.get(store.caller(self.h))
+            saved = self.hl.redis.hget(store.subscriber(self.h), "lang")
         except redis.RedisError:
             pass
         guess = self.content.vocabulary.guess_language(self.body) if any(c.isalpha() for c in self.body) else None
@@ -137,14 +145,22 @@ class Conversation:
         self.hl.redis.delete(store.pending(self.h))
         return self.t(P.confirmation_key(self.content, self.lang, pending["rule"]))
 
+    # The sender may be forged, and the reply goes to the real phone: each of these says how to undo it.
     def on_filed(self) -> str:
-        reminders.mark_filed(self.hl, self.number)
-        return self.t("sms.filed")
+        suspended = reminders.mark_filed(self.hl, self.number)
+        return self.t("sms.filed", code=suspended.code)
 
     def on_delete(self) -> str:
-        forget(self.hl, self.h)
+        suspended = forget(self.hl, self.h, "delete", self.number)
         stats.count("person.deleted", self.hl)
-        return self.t("sms.deleted")
+        return self.t("sms.deleted", code=suspended.code)
+
+    def on_undo(self) -> str:
+        code = "".join(c for c in self.match.argument if c in "0123456789")
+        if grace.restore(self.hl, self.h, code) == "restored":
+            stats.count("reminders.undone", self.hl)
+            return self.t("sms.undo_done")
+        return self.t("sms.undo_wrong")
 
 
 def split_rule(vocabulary, argument: str) -> tuple[str, str]:
@@ -182,20 +198,28 @@ def inbound() -> Response:
         if via == "whatsapp" and settings.whatsapp.enabled:
             whatsapp.note_inbound(hl, conv.h)  # free-form replies may go for 24 hours
         intent = conv.match.intent if conv.match else None
+        # Replies that say what was stopped and how to undo it have their own budget (a flood of
+        # other requests cannot silence them); the rest share the general daily cap.
+        purpose = f"notice.{intent}" if intent in NOTICE_INTENTS else f"{via}.{intent or 'help'}"
+        restored = False
         if intent == "stop":
             opt_out(hl, number, via)
-            gate = sender.permit(hl, number, f"{via}.stop", ignore_optout=True, via=via)
+            gate = sender.permit(hl, number, purpose, ignore_optout=True, via=via)
         elif intent == "start":
-            opt_in(hl, number)
-            gate = sender.permit(hl, number, f"{via}.start", via=via)
+            restored = opt_in(hl, number)
+            gate = sender.permit(hl, number, purpose, via=via)
         else:
-            gate = sender.permit(hl, number, f"{via}.{intent or 'help'}", via=via)
+            gate = sender.permit(hl, number, purpose, via=via)
         if gate.reason == "store_unavailable":
             return _store_down(hl, number, body)
         if not gate.ok:
             return _reply(None)  # opted out, capped, or not allowed: silence is the promise here
-        text = conv.t(f"sms.{intent}") if intent in ("stop", "start") else conv.answer()
-        if intent not in ("stop", "start"):
+        if intent == "stop":
+            text = conv.t("sms.stop")
+        elif intent == "start":
+            text = conv.t("sms.start_restored" if restored else "sms.start")
+        else:
+            text = conv.answer()
             stats.count(f"{via}.sent", hl)
         sender.record_reply(hl, number, text, f"sms.{intent or 'help'}")
         return _reply(text)
@@ -234,8 +258,9 @@ def status() -> Response:
     key = store.message(sid)
     try:
         record = hl.redis.hgetall(key)
-        hl.redis.hset(key, mapping={"status": state, "error": code if code.isdigit() else ""})
-        hl.redis.expire(key, 30 * 86400)
+        if record:  # a record erased by STOP or DELETE is not brought back by a late callback
+            hl.redis.hset(key, mapping={"status": state, "error": code if code.isdigit() else ""})
+            hl.redis.expire(key, store.MESSAGE_TTL)
         stats.count(f"sms.status.{state}", hl)
         if code == str(sender.UNSUBSCRIBED) and record.get("person"):
             opt_out_hash(hl, record["person"], "twilio-21610")

@@ -1,7 +1,8 @@
 """The voice channel: every step of a call is a signed webhook answered with TwiML.
 
 Navigation state travels in the Gather/Redirect URLs (node, language, part, silences), so any web
-process can answer any step; Redis holds the call's language and the caller's memory.
+process can answer any step; Redis holds the call's language (for this call only: nothing about a
+number is remembered between calls, issue 14).
 """
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
 
-from hotline.channels import voice_person
+from hotline.channels import voice_person, voice_proof
 from hotline.channels.call import Call, flush_writes, goodbye, int_arg, language_menu, render, twiml_response, voice_url, writes
-from hotline.channels.voice_reminders import reminder_delete, reminder_filed, reminder_mine, reminder_step
+from hotline.channels.voice_proof import PROOF_ACTIONS
+from hotline.channels.voice_reminders import reminder_mine, reminder_step
 from hotline.channels.webhooks import twilio_signed
 from hotline.content import render as P
 from hotline.content.audio import Utterance
-from hotline.content.model import Node
+from hotline.content.model import KEYPAD, Node
 from hotline.content.paths import reminder_options
 from hotline.content.script import first_words
 from hotline.messaging import sender, whatsapp
@@ -36,26 +38,20 @@ voice_bp.after_request(flush_writes)  # each webhook's writes: one pipeline, jus
 @voice_bp.post("")
 @twilio_signed
 def incoming() -> Response:
-    """A call comes in: a returning caller goes straight to the main menu in their language."""
+    """A call comes in: every caller hears the same first answer, the language menu.
+
+    Nothing about the number is looked up: a remembered language that skipped this menu told anyone
+    who forged a caller ID whether that number had called before (issue 14, S3).
+    """
     call = Call()
     call.count("call.started")
-    known = None
-    if call.caller:
-        try:  # one round trip: both keys are the caller's ({hash})
-            h = call.hl.vault.hash(call.caller)
-            pipe = call.hl.redis.pipeline(transaction=False)
-            pipe.get(store.caller(h))
-            pipe.hget(store.subscriber(h), "lang")
-            remembered, subscribed = pipe.execute()
-            known = remembered or subscribed
-        except redis.RedisError:
-            known = None
-    if known in call.content.settings.languages:
-        call.lang = call.content.lang(known)
-        call.count(f"call.lang.{known}")
-        call.remember_caller()  # refresh the memory window
-        intro = [call.u("person.calling_back")] if request.args.get("cb") and call.content.handoff else []
-        return twiml_response(render(call, "main", notices=intro))
+    spoken = request.args.get("l", "") if request.args.get("cb") else ""
+    if spoken in call.content.settings.languages and call.content.handoff:
+        # Our own call back to a number that called the missed-call line: Twilio signs this URL with
+        # its language, and only the real phone hears it, so the caller ID here decides nothing.
+        call.lang = call.content.lang(spoken)
+        call.count(f"call.lang.{spoken}")
+        return twiml_response(render(call, "main", notices=[call.u("person.calling_back")]))
     return twiml_response(language_menu(call))
 
 
@@ -74,7 +70,6 @@ def choose_language() -> Response:
         return twiml_response(language_menu(call))
     call.lang = call.content.lang(chosen)
     call.count(f"call.lang.{chosen}")
-    call.remember_caller()
     return twiml_response(render(call, "main", notices=first_words(call.content, call.lang.code)))
 
 
@@ -106,6 +101,8 @@ def key_view() -> Response:
     node = call.content.nodes[node_id]
     part = int_arg(request.args.get("p"))
     digits = request.form.get("Digits", "")
+    if not set(digits) <= KEYPAD:  # '²', '٣', '５': isdigit() says yes, a keypad never sends them
+        digits = "?"  # a key no step uses: each step answers it as a wrong key, never with an exception
     if node.type == "reminders" and request.args.get("st"):
         return twiml_response(reminder_step(call, request.args["st"], 0, [], digits))
     return twiml_response(press(call, node, part, digits))
@@ -155,10 +152,8 @@ def press(call: Call, node: Node, part: int, digits: str) -> str:
         action = next((a for key, _, a in reminder_options(call.content) if key == digits), None)
         if action == "mine":
             return reminder_mine(call, 0, [])
-        if action == "filed":
-            return reminder_filed(call)
-        if action == "delete":
-            return reminder_delete(call)
+        if action in PROOF_ACTIONS:  # each needs proof that the caller holds the phone (voice_proof.py)
+            return voice_proof.start(call, action)
         if action:
             return reminder_step(call, "date", 0, [], rule=action)
     return render(call, node.id, part, [call.u("error.wrong_key")])
@@ -177,9 +172,15 @@ def send_node_sms(call: Call, node: Node) -> Utterance:
         result = sender.send(call.hl, call.caller, body, purpose=f"voice.{node.id}", writes=writes())
     except redis.RedisError:  # Redis went away mid-send (the outbox, the cap's refund)
         return call.u("sms.not_sent")
-    if result.ok:
-        return call.u("sms.sent")
-    return call.u("sms.blocked" if result.reason == "opted_out" else "sms.not_sent")
+    # Whatever this number did before (got it, said STOP, used up today's cap) the caller hears the same
+    # words: a caller ID can be forged, and "you asked us not to send SMS" told a stranger about the number.
+    if result.ok or result.reason in PERSONAL_REASONS:
+        return call.u("sms.requested")
+    return call.u("sms.not_sent")
+
+
+# Refusals that depend on what a number did before: never told apart by voice.
+PERSONAL_REASONS = frozenset({"opted_out", "daily_cap", "twilio_21610"})
 
 
 def out_of_region(call: Call, body: str, purpose: str) -> Utterance:

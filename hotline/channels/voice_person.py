@@ -350,7 +350,9 @@ def missed() -> Response:
     resp.reject(reason="busy")
     caller = request.form.get("From", "")[:32]
     try:
-        lang = hl.redis.get(keys.caller(hl.vault.hash(caller))) if caller else None
+        # A subscriber's language for the call back: only the real phone hears it (nothing else is
+        # remembered about a caller, issue 14, S3).
+        lang = hl.redis.hget(keys.subscriber(hl.vault.hash(caller)), "lang") if caller else None
         outcome = callbacks.enqueue(hl, caller, lang or "") if caller else "invalid_number"
     except redis.RedisError:
         outcome = "store_unavailable"

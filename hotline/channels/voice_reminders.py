@@ -7,14 +7,13 @@ from datetime import date, timedelta
 import redis
 from flask import request
 
-from hotline.channels import voice_person
+from hotline.channels import voice_person, voice_proof
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
 from hotline.content import render as P
 from hotline.content import script
 from hotline.content.audio import Utterance
 from hotline.content.script import REMINDER_RULES, mine_options, mine_utterances
 from hotline.messaging import sender
-from hotline.people.optout import forget
 from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
 from hotline.rules.dates import DateError, parse_keypad
@@ -25,9 +24,12 @@ log = logging.getLogger(__name__)
 def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance], digits: str | None = None,
                   rule: str | None = None) -> str:
     """date: ask for DDMM; confirm: read the deadline back and wait for 1 (yes) or 2 (again);
-    mine: the caller's reminders and data (already filed, delete)."""
+    mine: the caller's reminders and data (already filed, delete, undo); verify and undo: the code
+    steps of voice_proof.py."""
     if stage == "mine":
         return reminder_mine(call, silences, notices, digits)
+    if stage in voice_proof.STAGES:
+        return voice_proof.STAGES[stage](call, silences, notices, digits)
     rule = rule or request.args.get("r", "")
     if rule not in REMINDER_RULES:
         return render(call, "reminders")
@@ -132,7 +134,8 @@ def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> 
 
 
 def reminder_mine(call: Call, silences: int, notices: list[Utterance], digits: str | None = None) -> str:
-    """The reminders menu's last option: "I have applied" (no more filing reminders), delete my data."""
+    """The reminders menu's last option: "I have applied" (no more filing reminders), delete my data,
+    undo with the code of our SMS; each needs proof that the caller holds the phone (voice_proof.py)."""
     keys, l = call.content.settings.keys, call.lang.code
     if digits == keys.main:
         return render(call, "main")
@@ -141,33 +144,13 @@ def reminder_mine(call: Call, silences: int, notices: list[Utterance], digits: s
     if digits == keys.back:
         return render(call, "reminders")
     action = next((a for key, _, a in mine_options(call.content) if key == digits), None)
-    if action == "filed":
-        return reminder_filed(call)
-    if action == "delete":
-        return reminder_delete(call)
+    if action is not None:
+        return voice_proof.start(call, action)
     if digits not in (None, keys.repeat):
         notices = notices + [call.u("error.wrong_key")]
     call.remember("reminders.mine")
     return call.gather(voice_url("key", n="reminders", st="mine", l=l), notices + mine_utterances(call.content, l),
                        voice_url("node", n="reminders", st="mine", l=l, s=silences + 1))
-
-
-def reminder_filed(call: Call) -> str:
-    try:
-        reminders.mark_filed(call.hl, call.caller)
-    except redis.RedisError:
-        return render(call, "reminders", notices=[call.u("error.try_later")])
-    return render(call, "main", notices=[call.u("reminders.filed_done")])
-
-
-def reminder_delete(call: Call) -> str:
-    """'Delete my data' by phone: the same as the SMS keyword (reminders, language memory, consents)."""
-    try:
-        forget(call.hl, call.hl.vault.hash(call.caller))
-    except redis.RedisError:
-        return render(call, "reminders", notices=[call.u("error.try_later")])
-    call.count("person.deleted")
-    return render(call, "main", notices=[call.u("reminders.deleted")])
 
 
 def _date_reason(exc: DateError) -> str:

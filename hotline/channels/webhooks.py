@@ -78,3 +78,24 @@ def install_security_headers(app: Flask) -> None:
                 "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'")
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
+
+
+def install_proxy_check(app: Flask) -> None:
+    """With PROXY_HOPS set, every request must have come through the proxy (which adds
+    X-Forwarded-For). One without it reached the app port directly, where anyone can also forge the
+    header: warn (once per process) and count it, so the operator closes that port."""
+    hops = int(app.config.get("PROXY_HOPS") or 0)
+    if not hops:
+        return
+    warned: list[bool] = []
+
+    @app.before_request
+    def direct() -> None:
+        if request.headers.get("X-Forwarded-For") is None:
+            from hotline.runtime import stats
+            from hotline.runtime.hotline import current
+            stats.count("security.direct_request", current())
+            if not warned:
+                warned.append(True)
+                log.warning("PROXY_HOPS=%d but a request reached the app port directly (no X-Forwarded-For): "
+                            "anyone who can reach it can forge client addresses. Let only the proxy reach it.", hops)

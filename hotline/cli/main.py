@@ -9,6 +9,7 @@ import click
 
 from hotline.cli.audio import audio_group
 from hotline.cli.check import check_command
+from hotline.cli.operators import operators_group
 from hotline.cli.serve import run_command, serve_command
 from hotline.cli.simulate import simulate_command
 
@@ -188,3 +189,4 @@ main.add_command(serve_command, "serve")
 main.add_command(check_command, "check")
 main.add_command(audio_group, "audio")
 main.add_command(simulate_command, "simulate")
+main.add_command(operators_group, "operators")

@@ -30,7 +30,7 @@ def longest_sms(content: Content, lang: str, key: str) -> tuple[str, str]:
     reminder = key.removeprefix(P.ONE_WAY).startswith("sms.reminder.")
     day, count = _longest_dates(content, lang, with_year=not reminder)
     plain, _ = _longest_dates(content, lang, with_year=False)
-    values = {"deadline": day, "start": day, "example": "28.12", "dates": ", ".join([plain] * count),
+    values = {"deadline": day, "start": day, "example": "28.12", "dates": ", ".join([plain] * count), "code": "0" * 6,
               # a one-way text names the phone line: measured with a real-length number when none is set yet
               "phone": content.settings.phone_line or "+7 727 000 00 00"}
     filled = [(P.text(content, lang, key, **values, **P.office_values(content, lang, oid)), oid)

@@ -22,7 +22,6 @@ from babel import Locale
 from hotline.content import render as P
 from hotline.content import values
 from hotline.content.model import PERIOD_RULES, Content
-from hotline.content.paths import stop_keys
 from hotline.content.values import Piece
 
 Pieces = tuple[Piece, ...]
@@ -96,8 +95,8 @@ def common(c: Content, lang: str) -> dict[str, Pieces]:
                 out[name] = key(c, lang, getattr(keys, name))
             elif name == "finish" and c.handoff is not None:
                 out[name] = key(c, lang, c.handoff.finish_key)
-            elif name == "stop_keys":
-                out[name] = tuple(p for k in stop_keys(c).split() for p in key(c, lang, k))
+            elif name in ("stop_keys", "undo_keys"):
+                out[name] = tuple(p for k in str(text).split() for p in key(c, lang, k))
             else:  # a phone number and the like: said as one recording of its own
                 out[name] = (Piece(f"value.{name}", str(text)),) if str(text).strip() else ()
         c.memo[memo] = out

@@ -122,6 +122,8 @@ def load_content(root: Path, today: date | None = None) -> Content:
     if settings and prompts and policy:
         _check_prompts(docs, settings, prompts, nodes, policy, out)
     handoff = _handoff(docs.get("config/handoff.yaml"), settings, prompts, out)
+    if vocabulary and policy and prompts:
+        _check_reminder_words(docs["config/keywords.yaml"], vocabulary, policy, prompts, out)
     errors = [p for p in out.problems if p.severity == "error"]
     if not (settings and policy and vocabulary):
         raise ContentError(out.problems)
@@ -364,6 +366,21 @@ def _policy(doc: Located, out: _Collector) -> dl.Policy | None:
         if rule not in policy.rules:
             out.add(doc, ("rules",), f"rule '{rule}' is missing", "The prompts speak about it: restore it.")
     return policy
+
+
+def _check_reminder_words(doc: Located, vocabulary: Vocabulary, policy: dl.Policy, prompts: dict, out: _Collector) -> None:
+    """Every rule a keyword can ask reminders for must exist and have its reminder SMS in every language:
+    else the hotline would say "reminders are on" and the worker would fail at send time."""
+    for rule in sorted(vocabulary.rule_names()):
+        if rule not in policy.rules:
+            out.add(doc, ("reminder_rules", rule), f"reminder_rules.{rule}: config/deadlines.yaml has no rule '{rule}'",
+                    f"Use one of: {', '.join(sorted(policy.rules))}.")
+            continue
+        missing = [lang for lang, table in prompts.items() if f"sms.reminder.{rule}" not in table]
+        if missing:
+            out.add(doc, ("reminder_rules", rule),
+                    f"reminder_rules.{rule}: there is no reminder SMS 'sms.reminder.{rule}' in {', '.join(missing)}",
+                    f"Add sms.reminder.{rule} to prompts/{missing[0]}.yaml (and every language), or remove this rule here.")
 
 
 def _vocabulary(doc: Located, out: _Collector) -> Vocabulary | None:

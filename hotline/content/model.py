@@ -164,3 +164,8 @@ class Content:
     def lang(self, code: str | None) -> Language:
         """The language `code`, or the default one for anything unknown."""
         return self.settings.languages.get(code or "", self.settings.languages[self.settings.default_language])
+
+
+# How long a stopped or cancelled person's reminders can be brought back (people/grace.py says why).
+# Prompts say it as {undo_days}, from the same number.
+UNDO_DAYS = 2

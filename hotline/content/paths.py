@@ -1,4 +1,5 @@
-"""Where things are in the menu, in keys: the shortest path to a node, and the keys that stop messages.
+"""Where things are in the menu, in keys: the shortest path to a node, the keys that stop messages
+and the keys that undo a cancellation.
 
 Its own module because prompts (render.py, for {stop_keys}) and the call script both need it.
 """
@@ -16,7 +17,10 @@ REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
 # What a caller can do about what the hotline keeps, in the reminders menu's last option
 # ("mine"): keys from 1, (prompt key, action). Actions that end or delete something live here,
 # one level down, so the reminders menu stays short and nobody deletes by a slip of the finger.
-MINE_ACTIONS = (("reminders.option.filed", "filed"), ("reminders.option.delete", "delete"))
+# Each needs proof that the caller holds the phone (channels/voice_proof.py); "undo" takes the code
+# of our SMS and brings back what a STOP, DELETE or FILED took away (issue 14).
+MINE_ACTIONS = (("reminders.option.filed", "filed"), ("reminders.option.delete", "delete"),
+                ("reminders.option.undo", "undo"))
 
 
 def has_mine(c: Content) -> bool:
@@ -55,11 +59,17 @@ def stop_keys(c: Content) -> str:
     """The keys that stop every message, from the main menu: the reminders menu, then "delete"
     (through "your reminders and your data" where the prompts have it: "5 4 2"). Said in one-way
     texts as {stop_keys}: "call {phone} and press {stop_keys}"."""
+    return action_keys(c, "delete")
+
+
+def action_keys(c: Content, action: str) -> str:
+    """The keys from the main menu to one of MINE_ACTIONS ("5 4 3" for undo), or "" without a
+    reminders menu. SMS texts say them: {stop_keys}, {undo_keys}."""
     reminders = next((n.id for n in c.nodes.values() if n.type == "reminders"), None)
     path = menu_path(c, reminders) if reminders else None
     if path is None:
         return ""
     options = reminder_options(c)
-    mine = [key for key, _, action in options if action == "mine"]
+    mine = [key for key, _, a in options if a == "mine"]
     rest = mine_options(c) if mine else options
-    return " ".join((*path, *mine, *(key for key, _, action in rest if action == "delete")))
+    return " ".join((*path, *mine, *(key for key, _, a in rest if a == action)))

@@ -13,8 +13,8 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from hotline.content.model import PERIOD_RULES, Content
-from hotline.content.paths import stop_keys
+from hotline.content.model import PERIOD_RULES, UNDO_DAYS, Content
+from hotline.content.paths import action_keys, stop_keys
 
 
 class _Values(dict):
@@ -58,11 +58,13 @@ KEY_VALUES = ("repeat", "back", "main", "sms", "more", "person")  # placeholders
 
 def _common_values(content: Content, lang: str) -> dict[str, str]:
     values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
+    values["undo_days"] = plural(content, lang, content.prompts[lang]["period.days"], UNDO_DAYS)
     keys = content.settings.keys
     for name in KEY_VALUES:
         values[name] = key_name(content, lang, getattr(keys, name))
     values["phone"] = content.settings.phone_line  # config/hotline.yaml: the number people call
     values["stop_keys"] = stop_keys(content)  # what to press on that line to stop messages
+    values["undo_keys"] = action_keys(content, "undo")  # ... and to undo a cancellation with our code
     values["whatsapp"] = content.settings.whatsapp.number  # the hotline's WhatsApp number
     if content.handoff is not None:
         values["finish"] = key_name(content, lang, content.handoff.finish_key)

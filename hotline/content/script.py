@@ -18,7 +18,9 @@ from hotline.content.paths import REMINDER_RULES, has_mine, menu_path, mine_opti
 # SMS mode no SMS reply goes out except to STOP, START, DELETE and FILED (every other message gets
 # sms.oneway_reply), so these go out on WhatsApp only and may name reply words.
 INBOUND_ONLY = ("sms.help", "sms.addresses", "sms.address_item", "sms.remind_usage", "sms.remind_ask",
-                "sms.remind_passed", "sms.remind_none", "sms.nothing_pending", "sms.date_error")
+                "sms.remind_passed", "sms.remind_none", "sms.nothing_pending", "sms.date_error",
+                # replies to START and UNDO texts (issue 14): sent only when someone could text us
+                "sms.start_restored", "sms.undo_done", "sms.undo_wrong")
 
 
 def inbound_only(key: str) -> bool:
@@ -145,7 +147,8 @@ def first_words(c: Content, lang: str) -> list[Utterance]:
 FIXED_PROMPTS = ("region.sms_only", "region.whatsapp", "reminders.confirm_whatsapp", "welcome", "error.wrong_key", "error.silence", "error.no_more", "error.try_later", "goodbye.silence",
                  "sms.sent", "sms.not_sent", "sms.blocked", "reminders.confirm",
                  "reminders.confirmed", "reminders.nothing_left", "reminders.filed_done",
-                 "reminders.deleted",
+                 "reminders.deleted", "sms.requested", "verify.sent", "verify.wrong", "verify.gone", "undo.enter",
+                 "undo.done",
                  "person.connecting", "person.closed", "person.hours", "person.busy", "person.options", "person.record",
                  "person.recorded", "person.no_message", "person.callback_ask", "person.callback_confirmed",
                  "person.callback_declined", "person.no_number", "person.goodbye", "person.calling_back",

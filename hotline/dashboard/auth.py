@@ -1,148 +1,262 @@
-"""Dashboard login: one shared password (hashed), CSRF on every POST, a lockout kept in Redis."""
+"""Dashboard login: per-person accounts, server-side sessions, roles, CSRF and a lockout.
+
+Libraries, and where we kept our own:
+- Flask-Login holds the logged-in operator (`current_user`, `login_user`, `logout_user`); its
+  user loader refuses a session made before the operator's last reset ("epoch").
+- Flask-WTF's CSRFProtect checks a token on every dashboard POST (not app-wide: Twilio's signed
+  webhooks are POSTs without one). Its SSL "strict referrer" check is off because every page sends
+  `Referrer-Policy: no-referrer`; SameSite=Strict cookies cover what it would add.
+- `limits` (the Redis-backed engine of Flask-Limiter) counts login attempts per operator name and
+  per client address in Redis, shared by every process. Its decorators are not used: a lockout must
+  count an attempt *before* the password is checked (so parallel guesses cannot slip past) and must
+  be cleared by a good login, which the per-request decorator cannot express.
+- Sessions: our own Redis SessionInterface (sessions.py says why).
+"""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import logging
-import secrets
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, Callable
 
 import redis
 from flask import Flask, abort, current_app, redirect, render_template, request, session, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from limits import parse
+from limits.storage import RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from hotline.dashboard import accounts, sessions
 from hotline.dashboard.blueprint import operator_bp
-from hotline.runtime import stats
-from hotline.runtime.hotline import current
+from hotline.runtime import audit, stats
+from hotline.runtime.hotline import Hotline, current
 from hotline.store import keys as store
 
 log = logging.getLogger(__name__)
 
+PER_NAME = parse("5 per 15 minutes")      # wrong logins for one operator name lock that name ...
+PER_ADDRESS = parse("30 per 15 minutes")  # ... and any one client address gets this many tries
+LOCK_LIMIT, LOCK_SECONDS = 5, 15 * 60
+ROLES = accounts.ROLES
+LIMITER = "operator_limiter"  # app.extensions key
 
-LOCK_LIMIT = 5                  # wrong passwords from one client IP ...
+login_manager = LoginManager()
+login_manager.session_protection = None  # the session lives in Redis; its id is rotated at login
+csrf = CSRFProtect()
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-LOCK_SECONDS = 15 * 60          # ... within this window lock that IP out for this long
+@dataclass
+class Operator:
+    """The logged-in person (Flask-Login's user)."""
+
+    name: str
+    role: str
+    epoch: int
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return f"{self.name}:{self.epoch}"
+
+    def may(self, *roles: str) -> bool:
+        return self.role == "admin" or "viewer" in roles or self.role in roles
 
 
-PASSWORD_HASH = "operator_password_hash"  # app.extensions key
+@login_manager.user_loader
+def _load(user_id: str) -> Operator | None:
+    name, _, epoch = user_id.rpartition(":")
+    acct = accounts.get(current(), name)
+    if acct is None or str(acct.epoch) != epoch:
+        return None  # removed, reset or logged out everywhere since this session began
+    return Operator(acct.name, acct.role, acct.epoch)
+
+
+def current_operator() -> Operator:
+    return current_user  # type: ignore[return-value]
+
+
+def requires(*roles: str) -> Callable:
+    """Only operators with one of `roles` (admin always) may use the view: 403 for the others."""
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"unknown roles {sorted(unknown)}; use {ROLES}")
+
+    def decorate(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return redirect(url_for("operator.login"))
+            if not current_user.may(*roles):
+                audit.record(current(), actor=current_user.name, action="denied", page=request.path[:100])
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = roles  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
 
 
 @operator_bp.record_once
 def _setup(state: BlueprintSetupState) -> None:
-    """Hash the password once at startup and blank the plaintext in every copy of the config."""
     app: Flask = state.app
-    app.extensions[PASSWORD_HASH] = password_hash(app.config.get("OPERATOR_PASSWORD_HASH", ""),
-                                                  app.config.get("OPERATOR_PASSWORD", ""))
-    for cfg in (app.config, app.extensions["hotline"].config):
-        cfg["OPERATOR_PASSWORD"] = ""
-    # Only dashboard requests (which record activity) rewrite the session cookie: a static file or an
-    # audio response finishing late must not put back an older session (a lost call, or a logout).
-    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
+    hl: Hotline = app.extensions["hotline"]
+    app.session_interface = sessions.RedisSessionInterface(hl)
+    app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_FIELD_NAME="csrf", WTF_CSRF_TIME_LIMIT=None,
+                      WTF_CSRF_HEADERS=["X-CSRF-Token", "X-CSRFToken"], WTF_CSRF_SSL_STRICT=False)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "operator.login"
     if str(app.config.get("PUBLIC_URL", "")).startswith("https://"):
-        app.config["SESSION_COOKIE_SECURE"] = True  # served over TLS: never send the session in clear
+        app.config["SESSION_COOKIE_SECURE"] = True
+    app.extensions[LIMITER] = FixedWindowRateLimiter(_limit_storage(hl))
+    _local_password_account(hl, app.config.get("OPERATOR_PASSWORD", ""), app.config.get("OPERATOR_PASSWORD_HASH", ""))
+    for cfg in (app.config, hl.config):
+        cfg["OPERATOR_PASSWORD"] = ""
 
 
-def password_hash(given_hash: str, plaintext: str) -> str | None:
-    """The hash to check logins against; None (dashboard disabled) when none is set or it is unusable."""
-    if not given_hash:
-        return generate_password_hash(plaintext) if plaintext else None
+LOCAL_OPERATOR = "operator"
+
+
+def _local_password_account(hl: Hotline, password: str, given_hash: str) -> None:
+    """Local mode only (production refuses these settings): OPERATOR_PASSWORD or _HASH gives an admin
+    account called "operator" without a second factor. Idempotent, so every web process may run it."""
+    if not (password or given_hash):
+        return
     try:
-        usable = given_hash.count("$") >= 2 and not check_password_hash(given_hash, "")  # never an empty password
-    except ValueError:  # an unknown hash method
-        usable = False
-    if not usable:
-        log.error("OPERATOR_PASSWORD_HASH is not a werkzeug password hash: the operator dashboard is disabled")
-        return None
-    return given_hash
+        acct = accounts.get(hl, LOCAL_OPERATOR)
+        if password:
+            if acct and accounts.check_password(acct, password):
+                return
+            accounts.create(hl, LOCAL_OPERATOR, "admin", password, totp=False, replace=True)
+        elif not (acct and acct.pw_hash == given_hash):
+            accounts.adopt_hash(hl, LOCAL_OPERATOR, "admin", given_hash)
+    except accounts.AccountError as exc:
+        log.error("OPERATOR_PASSWORD not used: %s. Create an account with `hotline operators add`.", exc)
+    except redis.RedisError as exc:
+        log.warning("OPERATOR_PASSWORD account not stored now (%s)", type(exc).__name__)
 
 
-def lock_key(ip: str) -> str:
-    """Per client IP, keyed-hashed so Redis never holds operators' addresses."""
-    digest = hmac.new(str(current_app.secret_key).encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
-    return store.operator_lock(digest)
-
-
-def take_attempt(r: redis.Redis, key: str) -> int:
-    """Number this login attempt in the IP's window before the password is checked, so parallel
-    guesses cannot slip past the limit; a good login deletes the count."""
-    pipe = r.pipeline()
-    pipe.set(key, 0, ex=LOCK_SECONDS, nx=True)
-    pipe.incr(key)
-    return int(pipe.execute()[1])
+def _limit_storage(hl: Hotline):
+    url = str(hl.config.get("REDIS_URL") or "")
+    if url.startswith("redis-cluster://"):
+        from limits.storage import RedisClusterStorage
+        return RedisClusterStorage("redis+cluster://" + url.removeprefix("redis-cluster://"))
+    return RedisStorage("redis://", connection_pool=hl.redis.connection_pool, key_prefix="hl:limit")
 
 
 @operator_bp.app_template_global("operator_csrf")
 def csrf_token() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(32)
-    return session["csrf"]
+    return generate_csrf()
 
 
-def check_csrf() -> None:
-    """400 without a token, 403 with a wrong one: before the view changes anything."""
-    sent = request.form.get("csrf") or request.headers.get("X-CSRF-Token") or ""
-    if not sent:
-        abort(400, "This form has no security token. Reload the page and try again.")
-    if not hmac.compare_digest(sent.encode(), str(session.get("csrf", "")).encode()):
-        abort(403, "This form's security token is out of date. Reload the page and try again.")
+@operator_bp.errorhandler(CSRFError)
+def _csrf_refused(exc: CSRFError) -> ResponseReturnValue:
+    missing = (exc.description or "") == "The CSRF token is missing."  # else invalid, expired, or no session token
+    text = ("This form has no security token. Reload the page and try again." if missing else
+            "This form's security token is out of date. Reload the page and try again.")
+    return text, 400 if missing else 403
 
 
-def logged_in() -> bool:
-    """Signed in and active within PERMANENT_SESSION_LIFETIME (idle expiry, on the hotline's clock)."""
-    seen = session.get("seen")
-    now = current().now().timestamp()
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    if not session.get("operator") or not isinstance(seen, (int, float)) or now - seen > lifetime:
-        return False
-    session["seen"] = now
-    return True
+def _address_key(ip: str) -> str:
+    """Client addresses are keyed-hashed: Redis never holds operators' addresses."""
+    return hmac.new(str(current_app.secret_key).encode(), ip.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
 
 
 @operator_bp.before_request
 def gate() -> ResponseReturnValue | None:
-    """Disabled without a password; every page but login needs a live session; every POST a CSRF token."""
-    if not current_app.extensions.get(PASSWORD_HASH):
-        return render_template("operator_disabled.html"), 503
-    if request.endpoint != "operator.login" and not logged_in():
-        expired = bool(session.get("operator"))
-        session.clear()
-        return redirect(url_for("operator.login", expired=1 if expired else None))
+    """Without any account: the page that says how to make one. Every page but login needs a live
+    session; every POST a CSRF token."""
+    down = getattr(session, "store_down", False)
+    if not current_user.is_authenticated:
+        try:
+            anyone = bool(current().redis.scard(store.OPERATORS))
+        except redis.RedisError:
+            anyone = down = True  # the login page says that logins are paused
+        if not anyone:
+            return render_template("operator_disabled.html"), 503
+    if request.endpoint in ("operator.login", "operator.static"):
+        if request.method == "POST":
+            if down:
+                return render_template("operator_login.html", error="store"), 503  # the lockout cannot be counted
+            csrf.protect()
+        return None
+    if not current_user.is_authenticated:
+        return redirect(url_for("operator.login", expired=1 if getattr(session, "expired", False) else None))
     if request.method == "POST":
-        check_csrf()
+        csrf.protect()
     return None
 
 
 @operator_bp.context_processor
 def banner() -> dict[str, object]:
-    return {"content_error": current().holder.refused_edit() if session.get("operator") else None}
+    signed_in = current_user.is_authenticated
+    return {"content_error": current().holder.refused_edit() if signed_in else None,
+            "operator": current_user if signed_in else None}
 
 
 @operator_bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
+    hl = current()
+    try:
+        anyone = bool(hl.redis.scard(store.OPERATORS))
+    except redis.RedisError:
+        return render_template("operator_login.html", error="store"), 503
+    if not anyone:
+        return render_template("operator_disabled.html"), 503
     if request.method == "GET":
         return render_template("operator_login.html", expired=bool(request.args.get("expired")))
-    hl, key = current(), lock_key(request.remote_addr or "unknown")
+    name = request.form.get("name", "").strip().lower()[:32]
+    limiter: FixedWindowRateLimiter = current_app.extensions[LIMITER]
     try:
-        attempt = take_attempt(hl.redis, key)
-        if attempt > LOCK_LIMIT:
+        if not (limiter.hit(PER_ADDRESS, "login-ip", _address_key(request.remote_addr or "?"))
+                and limiter.hit(PER_NAME, "login-name", _name_key(name))):
+            audit.record(hl, actor=name or "-", action="login.locked")
             return render_template("operator_login.html", error="locked"), 429
-        if not check_password_hash(current_app.extensions[PASSWORD_HASH], request.form.get("password", "")):
+        acct = accounts.get(hl, name)
+        good_password = check_password_hash(acct.pw_hash if acct else _DUMMY_HASH, request.form.get("password", ""))
+        ok = bool(acct) and good_password and accounts.check_second_factor(hl, acct, request.form.get("code", ""))
+        if not ok:
             stats.count("security.login_failed", hl)
-            if attempt == LOCK_LIMIT:
-                hl.redis.expire(key, LOCK_SECONDS)  # locked for 15 minutes from the fifth wrong password
-            return render_template("operator_login.html", error="locked" if attempt == LOCK_LIMIT else "wrong"), 401
-        hl.redis.delete(key)
+            audit.record(hl, actor=name or "-", action="login.failed")
+            left = limiter.get_window_stats(PER_NAME, "login-name", _name_key(name)).remaining
+            return render_template("operator_login.html", error="locked" if left == 0 else "wrong"), 401
+        limiter.clear(PER_NAME, "login-name", _name_key(name))
     except redis.RedisError:
         return render_template("operator_login.html", error="store"), 503  # the lockout cannot be enforced
     session.clear()
-    session.permanent = True
-    session.update(operator=True, seen=hl.now().timestamp(), csrf=secrets.token_urlsafe(32))
+    session.regenerate()  # type: ignore[attr-defined]
+    login_user(Operator(acct.name, acct.role, acct.epoch))
+    audit.record(hl, actor=acct.name, action="login")
     return redirect(url_for("operator.overview"))
 
 
 @operator_bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    audit.record(current(), actor=current_user.name, action="logout")
+    logout_user()
+    session.clear()
+    return redirect(url_for("operator.login"))
+
+
+@operator_bp.post("/logout/everywhere")
+def logout_everywhere() -> ResponseReturnValue:
+    hl, name = current(), current_user.name
+    accounts.bump_epoch(hl, name)
+    n = sessions.revoke_all(hl, name)
+    audit.record(hl, actor=name, action="logout.everywhere", sessions=str(n))
+    logout_user()
     session.clear()
     return redirect(url_for("operator.login"))

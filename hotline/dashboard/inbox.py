@@ -2,60 +2,15 @@
 and shifts. Numbers are never shown in full; every listen and every call is in the audit log."""
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from typing import Callable
-
-import redis
 from flask import Response, abort, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from hotline.dashboard import auth
+from hotline.dashboard.auth import current_operator, requires
 from hotline.dashboard.blueprint import operator_bp
 from hotline.messaging import calls
 from hotline.people import caseworkers, inbox
+from hotline.runtime import audit
 from hotline.runtime.hotline import current
-from hotline.store import keys
-
-log = logging.getLogger(__name__)
-
-
-# ---- who is acting: operator accounts and roles come from issue 14 (dashboard.auth.requires,
-# current_operator, runtime.audit). Until they are in, the shared-password session is an admin
-# (as that design says) and audit entries go to the same stream name.
-
-@dataclass(frozen=True)
-class _Admin:
-    name: str = "admin"
-    role: str = "admin"
-
-
-def current_operator():  # noqa: ANN201 - an auth.Operator once accounts exist
-    finder = getattr(auth, "current_operator", None)
-    return finder() if finder else _Admin()
-
-
-def requires(*roles: str) -> Callable:
-    real = getattr(auth, "requires", None)
-    if real is not None:
-        return real(*roles)
-    return lambda view: view  # the blueprint's gate already demands a logged-in session
-
-
-def _audit(hl, actor: str, action: str, **detail: str) -> None:
-    try:
-        from hotline.runtime import audit  # issue 14
-    except ImportError:
-        audit = None
-    if audit is not None:
-        _audit(hl, actor=actor, action=action, **detail)
-        return
-    fields = {"at": hl.now().isoformat(timespec="seconds"), "actor": actor[:64], "action": action[:64]}
-    fields.update({k[:32]: str(v)[:200] for k, v in detail.items()})
-    try:
-        hl.redis.xadd(getattr(keys, "AUDIT", "hl:audit"), fields, maxlen=100_000, approximate=True)
-    except redis.RedisError as exc:
-        log.error("audit entry not stored (%s): %s by %s", type(exc).__name__, action, actor)
 
 RECORDING_LABELS = {"pending": "recording not yet received", "received": "recording", "failed": "recording failed at Twilio",
                     "absent": "no sound recorded", "": "no recording (call-back request)"}
@@ -105,7 +60,7 @@ def inbox_claim(iid: str) -> ResponseReturnValue:
         return render_template("operator_message.html", title="Already claimed",
                                message="Another caseworker claimed this item a moment ago."), 409
     if result == 1:
-        _audit(hl, actor=_me(), action="item.claim", item=iid)
+        audit.record(hl, actor=_me(), action="item.claim", item=iid)
     return redirect(url_for("operator.inbox_page") + f"#{iid}")
 
 
@@ -119,7 +74,7 @@ def inbox_audio(iid: str) -> ResponseReturnValue:
     audio = inbox.recording(hl, iid)
     if audio is None:
         abort(404, "The recording has not been received (yet).")
-    _audit(hl, actor=_me(), action="voicemail.listen", item=iid)
+    audit.record(hl, actor=_me(), action="voicemail.listen", item=iid)
     return Response(audio, mimetype="audio/mpeg", headers={"Cache-Control": "no-store"})
 
 
@@ -141,7 +96,7 @@ def inbox_call(iid: str) -> ResponseReturnValue:
         abort(400, f"This caller cannot be called: {caller_gate.reason}.")
     result = calls.place(hl, number, "callback.bridge", f"/voice/person/bridge?i={iid}", caller=False,
                          then=f"on 1, a second leg to the caller {item.masked}, also from the hotline's number")
-    _audit(hl, actor=_me(), action="callback.place", item=iid, caseworker=cw.id,
+    audit.record(hl, actor=_me(), action="callback.place", item=iid, caseworker=cw.id,
                  result="placed" if result.ok else result.reason)
     if result.ok:
         inbox.update(hl, iid, last_dial="ringing caseworker")
@@ -161,7 +116,7 @@ def inbox_outcome(iid: str) -> ResponseReturnValue:
     inbox.set_outcome(hl, iid, _me(), outcome)
     if outcome == "try_later":
         inbox.release(hl, iid)
-    _audit(hl, actor=_me(), action="callback.outcome", item=iid, outcome=outcome)
+    audit.record(hl, actor=_me(), action="callback.outcome", item=iid, outcome=outcome)
     return redirect(url_for("operator.inbox_page") + f"#{iid}")
 
 
@@ -188,7 +143,7 @@ def shift_toggle(cid: str) -> ResponseReturnValue:
         abort(403, "You can only change your own shift.")
     on = request.form.get("on") == "1"
     caseworkers.set_shift(hl.redis, cid, on)
-    _audit(hl, actor=_me(), action="shift.on" if on else "shift.off", caseworker=cid)
+    audit.record(hl, actor=_me(), action="shift.on" if on else "shift.off", caseworker=cid)
     return redirect(url_for("operator.shifts"))
 
 
@@ -201,5 +156,5 @@ def caseworker_add() -> ResponseReturnValue:
         cw = caseworkers.add(hl, request.form.get("name", ""), request.form.get("phone", ""), langs)
     except ValueError as exc:
         abort(400, str(exc))
-    _audit(hl, actor=_me(), action="caseworker.add", caseworker=cw.id)
+    audit.record(hl, actor=_me(), action="caseworker.add", caseworker=cw.id)
     return redirect(url_for("operator.shifts"))

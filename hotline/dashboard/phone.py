@@ -12,6 +12,7 @@ from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
 from hotline.content.model import KEYPAD, Content
+from hotline.content.paths import mine_options, reminder_options
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime.hotline import current
 
@@ -94,14 +95,23 @@ def read_turn(root: ET.Element) -> Turn:
 
 
 def would_reach_out(c: Content, action: str, digits: str) -> bool:
-    """Would this press text the test number or sign it up for reminders? Those never leave the dashboard."""
+    """Would this press text the test number or sign it up for reminders? Those never leave the dashboard.
+    ("Already filed" and "delete" text a code to the number first.)"""
     query = parse_qs(urlsplit(action).query)
     node = c.nodes.get(query.get("n", [""])[0])
     if node is None:
         return False
     if node.type in ("content", "office") and digits == c.settings.keys.sms:
         return True
+    if node.type == "reminders" and _menu_action(c, query.get("st", [""])[0], digits) in ("filed", "delete"):
+        return True
     return node.type == "reminders" and query.get("st") == ["confirm"] and digits == "1"
+
+
+def _menu_action(c: Content, stage: str, digits: str) -> str | None:
+    """What a key does on the reminders menu ('' stage) or on "your reminders and your data" (mine)."""
+    options = mine_options(c) if stage == "mine" else reminder_options(c) if not stage else []
+    return next((action for key, _, action in options if key == digits), None)
 
 
 @operator_bp.get("/phone")

@@ -12,7 +12,7 @@ from hotline.messaging import calls
 from hotline.rules.hours import after_quiet
 from hotline.rules.phones import mask, normalise
 from hotline.runtime import stats
-from hotline.store import keys
+from hotline.store import keys, optout_filter
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
@@ -81,7 +81,7 @@ def enqueue(hl: "Hotline", number: str, lang: str = "") -> str:
     if e164 is None:
         return "invalid_number"
     h = hl.vault.hash(e164)
-    if hl.redis.exists(keys.optout(h)):
+    if optout_filter.contains(hl.redis, h):
         log.info("missed call from %s: on STOP, not called back", mask(e164))
         return "opted_out"
     due = next_allowed(hl, hl.now())

@@ -24,7 +24,7 @@ from hotline.messaging.sender import _may_have_left, twilio_client
 from hotline.rules.hours import in_quiet
 from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
-from hotline.store import keys
+from hotline.store import keys, optout_filter
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
@@ -69,11 +69,12 @@ def permit(hl: "Hotline", to: str, purpose: str, caller: bool = True) -> CallRes
     h = hl.vault.hash(number)
     day_key = keys.call_count(h, stats.today(hl.now(), handoff.hours.tz))
     try:
-        pipe = hl.redis.pipeline(transaction=True)  # one person, one slot
-        pipe.exists(keys.optout(h))
+        pipe = hl.redis.pipeline(transaction=False)  # the opt-out filter and the person's count: two slots
+        optout_filter.queue_test(pipe, h)
         pipe.incr(day_key)
         pipe.expire(day_key, 2 * 86400)
-        opted_out, today, _ = pipe.execute()
+        counters, today, _ = pipe.execute()
+        opted_out = optout_filter.member(counters)
     except redis.RedisError:
         return CallResult(False, "store_unavailable", transient=True)
     if opted_out:

@@ -23,6 +23,7 @@ from hotline.messaging import outbox, whatsapp
 from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
+from hotline.store import optout_filter
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
@@ -126,7 +127,7 @@ def send(hl: "Hotline", to: str, body: str, purpose: str, reminder_id: str = "",
         return gate
     number = normalise(to) or to
     h = hl.vault.hash(number)
-    day_key = store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
+    day_key = cap_key(hl, h, budget_of(purpose))
     result = deliver(hl, number, body, purpose, via, template)
     own = writes is None
     pipe = hl.redis.pipeline(transaction=False) if own else writes
@@ -143,10 +144,31 @@ def send(hl: "Hotline", to: str, body: str, purpose: str, reminder_id: str = "",
     return result
 
 
+# Each kind of message has its own daily budget per number, so that using one up (eight faked
+# "send me this" calls) never blocks another: a deadline reminder, the SMS that says how to undo a
+# cancellation, or a code proving who holds the phone. The general cap (config: sms.daily_cap) is
+# for answers to what the number asked for.
+BUDGETS = {"reminder.": ("reminders", 4), "notice.": ("notices", 4), "code.": ("codes", 3)}
+
+
+def cap_key(hl: "Hotline", h: str, budget: str) -> str:
+    """Today's counter of one number in one budget (2 days' TTL)."""
+    day = stats.today(hl.now(), hl.content.policy.tz)
+    return store.daily_count(hl.vault.tag(f"cap|{day}|{budget}|{h}"))
+
+
+def budget_of(purpose: str) -> str:
+    return next((name for prefix, (name, _) in BUDGETS.items() if purpose.startswith(prefix)), "general")
+
+
+def cap_of(hl: "Hotline", budget: str) -> int:
+    return next((cap for name, cap in BUDGETS.values() if name == budget), hl.content.settings.daily_cap)
+
+
 def permit_commands(pipe, h: str, day_key: str) -> None:
-    """Queue the permit's reads on `pipe` (3 replies: opted out, sent today, expire): one round trip,
-    the opt-out and the day's count share the person's slot."""
-    pipe.exists(store.optout(h))
+    """Queue the permit's reads on `pipe` (3 replies: the opt-out filter's counters, sent today,
+    expire): one round trip; the filter and the day's count are in different slots, so no MULTI."""
+    optout_filter.queue_test(pipe, h)
     pipe.incr(day_key)
     pipe.expire(day_key, 2 * 86400)
 
@@ -166,22 +188,22 @@ def pre_permit(hl: "Hotline", to: str, purpose: str, writes=None, count=None,
     elif not in_regions(number, settings.allowed_regions):
         return _refuse(hl, number, "country_not_allowed", purpose, writes, count), number, "", ""
     h = hl.vault.hash(number)
-    return None, number, h, store.daily_count(h, stats.today(hl.now(), hl.content.policy.tz))
+    return None, number, h, cap_key(hl, h, budget_of(purpose))
 
 
-def verdict(hl: "Hotline", number: str, purpose: str, opted_out: int, sent_today: int, ignore_optout: bool = False,
-            writes=None, count=None) -> SendResult:
+def verdict(hl: "Hotline", number: str, purpose: str, optout_counters: list | None, sent_today: int,
+            ignore_optout: bool = False, writes=None, count=None) -> SendResult:
     """The permit's answer from its reads (see permit_commands)."""
-    if opted_out and not ignore_optout:
+    if optout_filter.member(optout_counters) and not ignore_optout:
         return _refuse(hl, number, "opted_out", purpose, writes, count)
-    if sent_today > hl.content.settings.daily_cap:
+    if sent_today > cap_of(hl, budget_of(purpose)):
         return _refuse(hl, number, "daily_cap", purpose, writes, count)
     return SendResult(True)
 
 
 def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False, via: str = "sms",
            writes=None) -> SendResult:
-    """May one more message go to `to` now? Counts it against the daily cap when it may.
+    """May one more message go to `to` now? Counts it against its budget's daily cap when it may.
 
     Inline TwiML replies pass through here too, so no path escapes these checks. Only the single
     confirmation of a STOP is sent with `ignore_optout`.
@@ -190,13 +212,13 @@ def permit(hl: "Hotline", to: str, purpose: str, ignore_optout: bool = False, vi
     if refused is not None:
         return refused
     try:
-        pipe = hl.redis.pipeline(transaction=True)
+        pipe = hl.redis.pipeline(transaction=False)
         permit_commands(pipe, h, day_key)
-        opted_out, sent_today, _ = pipe.execute()
+        counters, sent_today, _ = pipe.execute()
     except redis.RedisError:
         # We cannot prove the person has not said STOP: do not send, try again later.
         return SendResult(False, "store_unavailable", transient=True)
-    return verdict(hl, number, purpose, opted_out, sent_today, ignore_optout, writes)
+    return verdict(hl, number, purpose, counters, sent_today, ignore_optout, writes)
 
 
 def record_reply(hl: "Hotline", number: str, body: str, purpose: str) -> None:
@@ -231,7 +253,9 @@ def after_delivery(pipe, hl: "Hotline", h: str, day_key: str, result: SendResult
             key = store.message(result.sid)
             pipe.hset(key, mapping={"status": result.status or "queued", "person": h, "purpose": purpose,
                                     "reminder": reminder_id, "via": via})
-            pipe.expire(key, 30 * 86400)
+            pipe.expire(key, store.MESSAGE_TTL)
+            pipe.sadd(store.person_messages(h), result.sid)  # so STOP and DELETE erase the record
+            pipe.expire(store.person_messages(h), store.MESSAGE_TTL)
         _counter(hl, pipe, count)(f"{via}.sent")
     else:
         pipe.decr(day_key)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from hotline.rules.phones import mask
 from hotline.store import keys as store
+from hotline.store import optout_filter
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
@@ -38,5 +39,5 @@ def person_report(hl: "Hotline", number: str) -> dict:
         score = hl.redis.zscore(store.due(shard), rid)
         if score is not None:
             upcoming.append({"id": rid, "at": datetime.fromtimestamp(score, timezone.utc).astimezone(hl.content.policy.tz)})
-    return {"number": mask(number), "opted_out": bool(hl.redis.exists(store.optout(h))), "lang": sub.get("lang"),
+    return {"number": mask(number), "opted_out": optout_filter.contains(hl.redis, h), "lang": sub.get("lang"),
             "rules": rules, "upcoming": sorted(upcoming, key=lambda u: u["at"])}

@@ -19,10 +19,12 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from hotline.people import grace
 from hotline.rules import deadlines as dl
 from hotline.rules.phones import in_regions, mask, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
+from hotline.store import optout_filter
 from hotline.store.schedule import cancel
 
 if TYPE_CHECKING:
@@ -83,9 +85,9 @@ def subscribe(hl: "Hotline", number: str, lang: str, rule_id: str, start: date, 
     sub = store.subscriber(h)
     purge = dl.purge_after(rule, start, policy)
     pipe = hl.redis.pipeline(transaction=True)  # one person, one slot ({h}): atomic on a Cluster too
-    pipe.delete(store.optout(h))
     pipe.hset(sub, mapping={"phone": hl.vault.encrypt(e164), "lang": lang, f"rule:{rule_id}": json.dumps(consent)})
     pipe.execute()
+    optout_filter.remove(hl.redis, h)  # confirming reminders is an explicit request: it lifts a STOP
     keep = int((purge - now).total_seconds())
     _extend_retention(hl.redis, sub, keep)
     cancel(hl.redis, h, rule_id + ":")
@@ -119,13 +121,15 @@ def _extend_retention(r: redis.Redis, key: str, seconds: int) -> None:
         r.expire(key, max(seconds, 1))
 
 
-def mark_filed(hl: "Hotline", number: str) -> None:
-    """'Already filed': no more reminders about filing (either filing rule)."""
+def mark_filed(hl: "Hotline", number: str) -> "grace.Suspended":
+    """'Already filed': no more reminders about filing (either filing rule), undoable for the grace period."""
     h = hl.vault.hash(number)
-    for rule in ("filing", "filing_irregular"):
-        cancel(hl.redis, h, rule + ":")
-        hl.redis.hdel(store.subscriber(h), f"rule:{rule}")
+    suspended = grace.suspend(hl, h, "filed", rules=[r for r in FILING_RULES if r in hl.content.policy.rules])
     stats.count("reminders.filed", hl)
+    return suspended
+
+
+FILING_RULES = ("filing", "filing_irregular")
 
 
 # ---- the worker --------------------------------------------------------------------------------

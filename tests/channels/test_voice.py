@@ -36,8 +36,10 @@ WRONG_KEY = {"kk": "Кешіріңіз, бұл мәзірде мұндай пе�
              "en": "Sorry, that key is not in this menu."}
 SILENCE = {"kk": "Мен перне басылғанын естімедім.", "ru": "Я не услышала нажатия клавиши.",
            "en": "I did not hear a key press."}
-SMS_SENT = {"kk": "Біз мұны сізге SMS арқылы жібердік.", "ru": "Мы отправили это вам по SMS.",
-            "en": "We have sent this to you by SMS."}
+# Said after key 8 whatever happened (sent, STOP, over the cap): one answer for every caller (issue 14, S3).
+SMS_SENT = {"kk": "Мұны сіз қоңырау шалып тұрған телефонға SMS арқылы жібереміз.",
+            "ru": "Мы отправляем это по SMS на телефон, с которого вы звоните.",
+            "en": "We are sending this by SMS to the phone you are calling from."}
 
 
 def start_in(call: Call, lang: str) -> None:
@@ -211,14 +213,13 @@ def test_long_topics_are_read_in_parts_with_a_key_for_more(call: Call) -> None:
     assert call.text.startswith("Main menu.")
 
 
-def test_returning_caller_skips_the_language_menu_and_can_change_language(twilio: Twilio, r, hl) -> None:
+def test_a_returning_caller_hears_the_language_menu_like_everyone(twilio: Twilio, r, hl) -> None:
+    """No language is remembered for a number (issue 14, S3: it told a forger who had called)."""
     first = Call(twilio, r, sid="CA" + "a" * 32)
     start_in(first, "kk")
     again = Call(twilio, r, sid="CA" + "b" * 32)
     again.start()
-    assert again.text.startswith("Басты мәзір.")
-    again.press("*")
-    assert "Для русского" in again.text
+    assert "Для русского" in again.text and not again.text.startswith("Басты мәзір."), "no language is remembered (issue 14)"
     again.press("3")
     assert "Main menu" in again.text
     assert not any(CALLER in k or CALLER[1:] in k for k in r.keys("*")), "the number is never a key"

@@ -115,12 +115,12 @@ def test_a_fourth_language_is_only_files(tree: Path, r, clock, tts_cache) -> Non
 
 def test_the_loader_refuses_an_sms_template_over_the_segment_limit(tree: Path) -> None:
     ru = tree / "prompts" / "ru.yaml"
-    edit(ru, 'sms.filed: "Принято: напоминаний о подаче больше не будет."',
-         'sms.filed: "Принято: напоминаний о подаче заявления больше не будет, спасибо, что сообщили нам об этом '
-         'сегодня, желаем вам удачи во всём, и помните: вы можете снова написать нам в любое время дня."')
+    edit(ru, 'sms.start: "Сообщения снова включены. Меню: ПОМОЩЬ"',
+         'sms.start: "Сообщения снова включены, спасибо, что сообщили нам об этом сегодня, желаем вам удачи во всём, '
+         'и помните: вы можете снова написать нам в любое время дня и ночи. Меню: ПОМОЩЬ"')
     found = problems(tree)
-    line = line_of(ru, "sms.filed:")
-    assert any(f"prompts/ru.yaml:{line}" in p and "'sms.filed'" in p and "3 segments" in p for p in found), found
+    line = line_of(ru, "sms.start:")
+    assert any(f"prompts/ru.yaml:{line}" in p and "'sms.start'" in p and "3 segments" in p for p in found), found
 
 
 def test_a_broken_audio_manifest_means_no_recording_is_trusted(tree: Path) -> None:

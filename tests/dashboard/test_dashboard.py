@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 import support
 from hotline.content.audio import text_sha
 from hotline.content.script import recording_slots
-from hotline.dashboard import auth, phone, views
+from hotline.dashboard import accounts, auth, phone, views
 from hotline.rules.deadlines import ALMATY
 from hotline.runtime import stats
 from hotline.store import keys as store
@@ -33,10 +33,11 @@ def token(html: str) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-def login(client, password: str = PASSWORD, **environ: str):
+def login(client, password: str = PASSWORD, name: str = "operator", **environ: str):
+    """OPERATOR_PASSWORD gives local mode an admin account called "operator" (no second factor)."""
     page = client.get("/operator/login", environ_base=environ)
-    return client.post("/operator/login", data={"csrf": token(page.get_data(as_text=True)), "password": password},
-                       environ_base=environ)
+    return client.post("/operator/login", data={"csrf": token(page.get_data(as_text=True)), "name": name,
+                                                "password": password}, environ_base=environ)
 
 
 @pytest.fixture
@@ -74,7 +75,7 @@ def test_disabled_without_a_password_and_says_how_to_enable(app) -> None:
     for path in ["/operator/", "/operator/login", "/operator/phone"]:
         resp = client.get(path)
         assert resp.status_code == 503
-        assert "OPERATOR_PASSWORD_HASH" in resp.get_data(as_text=True)
+        assert "hotline operators add" in resp.get_data(as_text=True)
     assert client.post("/operator/login", data={"password": ""}).status_code == 503
 
 
@@ -91,7 +92,7 @@ def test_every_page_needs_login(dash, r, clock) -> None:
 def test_plaintext_password_is_hashed_at_startup_and_dropped(dash) -> None:
     hl = dash.extensions["hotline"]
     assert dash.config["OPERATOR_PASSWORD"] == "" and hl.config["OPERATOR_PASSWORD"] == ""
-    stored = dash.extensions[auth.PASSWORD_HASH]
+    stored = accounts.get(hl, "operator").pw_hash
     assert PASSWORD not in stored and check_password_hash(stored, PASSWORD)
 
 
@@ -113,7 +114,7 @@ def test_an_unusable_hash_disables_the_dashboard(r, clock, tmp_path, tts_cache) 
     assert app.test_client().get("/operator/login").status_code == 503
 
 
-def test_five_wrong_passwords_lock_the_ip_for_every_process(dash, r, clock, tmp_path, tts_cache) -> None:
+def test_five_wrong_passwords_lock_the_name_for_every_process(dash, r, clock, tmp_path, tts_cache) -> None:
     other = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD)  # a second web process
     a, b = dash.test_client(), other.test_client()
     for client in (a, a, b, a):
@@ -123,15 +124,19 @@ def test_five_wrong_passwords_lock_the_ip_for_every_process(dash, r, clock, tmp_
     for client in (a, b):
         resp = login(client)  # the right password, too late
         assert resp.status_code == 429 and not logged_in(client)
-    (key,) = r.keys("hl:oplock:*")
-    assert "127.0.0.1" not in key and 0 < r.ttl(key) <= auth.LOCK_SECONDS
+    assert login(a, REMOTE_ADDR="10.0.0.7").status_code == 429, "the name is locked, whatever the address"
+    keys = r.keys("hl:limit*")
+    assert keys and not any("127.0.0.1" in k or "operator" in k for k in keys)
+    assert all(0 < r.ttl(k) <= auth.LOCK_SECONDS for k in keys)
     assert today_stats(r, clock)["security.login_failed"] == 5
-    assert login(a, REMOTE_ADDR="10.0.0.7").status_code == 302, "another client IP is not locked"
+    accounts.create(dash.extensions["hotline"], "colleague", "viewer", PASSWORD, totp=False)
+    assert login(a, name="colleague").status_code == 302, "another operator is not locked"
 
 
 def test_parallel_guesses_cannot_slip_past_the_limit(dash, r, clock) -> None:
     clients = [dash.test_client() for _ in range(12)]
-    forms = [{"csrf": token(c.get("/operator/login").get_data(as_text=True)), "password": "guess"} for c in clients]
+    forms = [{"csrf": token(c.get("/operator/login").get_data(as_text=True)), "name": "operator", "password": "guess"}
+             for c in clients]
     with ThreadPoolExecutor(len(clients)) as pool:
         codes = list(pool.map(lambda cf: cf[0].post("/operator/login", data=cf[1]).status_code, zip(clients, forms)))
     assert sorted(codes) == [401] * auth.LOCK_LIMIT + [429] * (len(clients) - auth.LOCK_LIMIT)
@@ -141,16 +146,19 @@ def test_parallel_guesses_cannot_slip_past_the_limit(dash, r, clock) -> None:
 def test_a_good_login_before_the_fifth_failure_clears_the_count(dash, r) -> None:
     client = dash.test_client()
     for _ in range(4):
-        login(client, "guess")
+        assert login(client, "guess").status_code == 401
     assert login(client).status_code == 302
-    assert not r.keys("hl:oplock:*")
+    again = dash.test_client()
+    for _ in range(4):
+        assert login(again, "guess").status_code == 401, "the count started again"
+    assert login(again).status_code == 302
 
 
 def test_csrf_missing_or_wrong_is_refused_and_changes_nothing(dash, browser, r, clock) -> None:
     fresh = dash.test_client()
     fresh.get("/operator/login")
-    assert fresh.post("/operator/login", data={"password": PASSWORD}).status_code == 400
-    assert fresh.post("/operator/login", data={"password": PASSWORD, "csrf": "forged"}).status_code == 403
+    assert fresh.post("/operator/login", data={"name": "operator", "password": PASSWORD}).status_code == 400
+    assert fresh.post("/operator/login", data={"name": "operator", "password": PASSWORD, "csrf": "forged"}).status_code == 403
     assert not logged_in(fresh)
     assert browser.post("/operator/logout", data={}).status_code == 400
     assert browser.post("/operator/logout", data={"csrf": "forged"}).status_code == 403
@@ -173,12 +181,17 @@ def test_session_ends_after_30_idle_minutes(browser, clock) -> None:
     assert not logged_in(browser)
 
 
-def test_only_dashboard_requests_rewrite_the_session_cookie(browser) -> None:
-    """A late static or audio response must not put back an older session (a lost call, or a logout)."""
+def test_only_dashboard_requests_touch_the_session(browser, r) -> None:
+    """A late static or audio response must not put back an older session (a lost call, or a logout);
+    the session lives in Redis, where a dashboard page (activity) restarts its idle time."""
     audio = step(browser, do="new").get_json()["said"][0]["audio"]
+    (key,) = r.keys("hl:sess:*")
+    r.expire(key, 100)
     for path in ["/static/operator.css", "/static/operator-icon.svg", audio, "/healthz"]:
         assert "Set-Cookie" not in browser.get(path).headers, path
-    assert "Set-Cookie" in browser.get("/operator/").headers, "activity keeps refreshing the expiry"
+    assert r.ttl(key) <= 100, "not activity"
+    browser.get("/operator/")
+    assert r.ttl(key) > 1700, "activity restarts the idle time"
 
 
 def test_pages_carry_security_headers_and_no_inline_script(browser) -> None:
@@ -297,7 +310,7 @@ def test_phone_drives_the_signed_webhooks_to_an_address(r, clock, tmp_path, tts_
     assert today_stats(r, clock).get("security.bad_signature") is None and today_stats(r, clock)["call.lang.en"] == 1
 
 
-def test_phone_silence_until_hang_up_then_a_new_call_remembers_the_language(browser, r) -> None:
+def test_phone_silence_until_hang_up_then_a_new_call_starts_with_the_language_menu(browser, r) -> None:
     step(browser, do="new")
     step(browser, do="press", keys="3")
     assert "I did not hear a key press." in said(step(browser, do="silence"))
@@ -306,8 +319,8 @@ def test_phone_silence_until_hang_up_then_a_new_call_remembers_the_language(brow
     assert end["hung_up"] and "Goodbye." in " ".join(s["text"] for s in end["said"])
     assert "start a new call" in step(browser, do="press", keys="1").get_json()["note"]
     again = said(step(browser, do="new"))
-    assert "Main menu." in again and "For English, press 3." not in again, "the test caller is remembered"
-    assert len(r.keys("hl:call:*")) == 2, "each new call has its own CallSid"
+    assert "For English, press 3." in again and "Main menu." not in again, "no caller is remembered (issue 14)"
+    assert len(r.keys("hl:call:*")) == 1, "the new call has its own CallSid and has chosen nothing yet"
 
 
 def test_phone_never_texts_or_subscribes_the_test_number(browser, r, clock) -> None:
@@ -380,14 +393,16 @@ def test_the_banner_shows_an_error_another_process_published(dash, browser, r) -
 
 
 def test_behind_a_proxy_the_lockout_counts_the_real_client(r, clock, tmp_path, tts_cache) -> None:
-    """With PROXY_HOPS=1, two operators behind the same proxy do not lock each other out."""
+    """With PROXY_HOPS=1, two operators behind the same proxy do not lock each other out; the name
+    that was guessed stays locked from any address (a forged X-Forwarded-For changes nothing)."""
     app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PROXY_HOPS=1)
+    accounts.create(app.extensions["hotline"], "colleague", "viewer", PASSWORD, totp=False)
     typo = app.test_client()
     for _ in range(6):
         login(typo, "wrong", HTTP_X_FORWARDED_FOR="203.0.113.5")
     colleague = app.test_client()
-    login(colleague, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    login(colleague, name="colleague", HTTP_X_FORWARDED_FOR="203.0.113.5")
     assert logged_in(colleague), "a colleague behind the same proxy can still log in"
     again = app.test_client()
-    login(again, HTTP_X_FORWARDED_FOR="203.0.113.5")
-    assert not logged_in(again), "the address that guessed is locked"
+    login(again, HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert not logged_in(again), "the name that was guessed is locked"

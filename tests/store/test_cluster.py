@@ -218,4 +218,4 @@ def test_every_script_key_set_is_one_slot_for_every_shard() -> None:
                 "MARK": schedule.mark_keys(shard)}
         for name, keys in sets.items():
             assert len({key_slot(k.encode()) for k in keys}) == 1, (shard, name)
-    assert len({key_slot(k.encode()) for k in store.person_keys(h) + [store.optout(h)]}) == 1
+    assert len({key_slot(k.encode()) for k in store.person_keys(h) + [store.undo(h)]}) == 1

@@ -34,6 +34,7 @@ class FakeTwilio:
         self.account_sid, self.token = account_sid, token
         self.requests: list[dict] = []
         self.messages: list[dict] = []
+        self.deleted: list[str] = []  # SIDs deleted through DELETE .../Messages/<sid>.json
         self.failures: deque[tuple[int, int | None]] = deque()  # (http status, twilio code) for the next calls
         self.fail_always: tuple[int, int | None] | None = None
         self.delay = 0.0
@@ -84,6 +85,21 @@ class FakeTwilio:
 
     def calls_to(self, number: str) -> list[dict]:
         return [c for c in self.calls if c["to"] == number]
+
+    def settle(self, status: str = "delivered") -> None:
+        """Every message reaches a final status, as Twilio's would within seconds."""
+        with self._lock:
+            for m in self.messages:
+                m["status"] = status
+
+    def inbound(self, sender: str, body: str) -> dict:
+        """A message the number sent us (Twilio keeps those too)."""
+        with self._lock:
+            self._count += 1
+            sid = f"SM{self._count:032x}"
+            m = self._message({"To": "+77000000000", "From": sender, "Body": body}, sid)
+            m.update(status="received", direction="inbound")
+            return m
 
     def sent_to(self, number: str) -> list[dict]:
         return [r for r in self.requests if r.get("To") == number]
@@ -138,7 +154,14 @@ class FakeTwilio:
                     time.sleep(fake.delay)
                 self._send(201, call)
 
-            def do_DELETE(self) -> None:  # noqa: N802 - a recording, as Twilio deletes it (204)
+            def do_DELETE(self) -> None:  # noqa: N802 - a recording or a message record
+                if self.path.startswith(f"/2010-04-01/Accounts/{fake.account_sid}/Messages/"):
+                    if self._authorised():
+                        self._delete_message()
+                    return
+                self._delete_recording()
+
+            def _delete_recording(self) -> None:  # as Twilio deletes it (204)
                 prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Recordings/"
                 if not self.path.startswith(prefix) or not self.path.endswith(".json"):
                     return self._send(404, {"code": 20404, "message": "not found", "status": 404})
@@ -202,7 +225,22 @@ class FakeTwilio:
                     time.sleep(fake.delay)
                 self._send(201, message)
 
-            def do_GET(self) -> None:  # noqa: N802 - the Messages list, filtered by To, newest first
+            def _delete_message(self) -> None:  # only once it is final, as Twilio
+                prefix = f"/2010-04-01/Accounts/{fake.account_sid}/Messages/"
+                sid = self.path[len(prefix):].removesuffix(".json")
+                with fake._lock:
+                    found = next((m for m in fake.messages if m["sid"] == sid), None)
+                    if found is None:
+                        return self._send(404, {"code": 20404, "message": "not found", "status": 404})
+                    if found["status"] in ("queued", "sending", "accepted", "scheduled"):
+                        return self._send(400, {"code": 20009, "message": "Cannot delete message because "
+                                                "delivery has not been completed.", "status": 400})
+                    fake.messages.remove(found)
+                    fake.deleted.append(sid)
+                self.send_response(204)
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802 - the Messages list, filtered by To or From, newest first
                 path, _, query = self.path.partition("?")
                 base = f"/2010-04-01/Accounts/{fake.account_sid}"
                 if path.startswith(base + "/Recordings/") and path.endswith(".mp3"):
@@ -240,8 +278,10 @@ class FakeTwilio:
                 if path != f"/2010-04-01/Accounts/{fake.account_sid}/Messages.json":
                     return self._send(404, {"code": 20404, "message": "not found", "status": 404})
                 to = parse_qs(query).get("To", [None])[0]
+                sender = parse_qs(query).get("From", [None])[0]
                 with fake._lock:
-                    found = [m for m in reversed(fake.messages) if to is None or m["to"] == to]
+                    found = [m for m in reversed(fake.messages)
+                             if (to is None or m["to"] == to) and (sender is None or m["from"] == sender)]
                 self._send(200, {"messages": found[:50], "next_page_uri": None, "page": 0, "page_size": 50,
                                  "uri": self.path})
 
