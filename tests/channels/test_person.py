@@ -365,11 +365,11 @@ def test_call_back_rings_the_caseworker_then_the_caller_from_the_hotline_number(
     post(tw, dial.get("action"), {**form, "DialCallStatus": "completed", "DialCallDuration": "300"})
     assert client.post(f"/operator/inbox/{iid}/outcome", data={"csrf": csrf, "outcome": "reached"}).status_code == 302
     item = inbox.get(phl, iid)
-    assert (item.state, item.outcome, item.outcome_by) == ("closed", "reached", "admin")
+    assert (item.state, item.outcome, item.outcome_by) == ("closed", "reached", "operator")  # the local account
     ttl = r.ttl(keys.item(iid))
     assert 13 * 86400 < ttl <= 14 * 86400, "closed: deleted keep_days_after_closed later"
     actions = [e[1]["action"] for e in r.xrange("hl:audit")]
-    assert actions == ["item.claim", "callback.place", "callback.outcome"]
+    assert actions == ["login", "item.claim", "callback.place", "callback.outcome"]
     assert all(CALLER not in json.dumps(e[1]) and "4567" not in json.dumps(e[1]) for e in r.xrange("hl:audit"))
 
 
@@ -382,15 +382,16 @@ def test_play_needs_the_claim_and_is_audited(phl, papp, tw, fake, r):
     client.post(f"/operator/inbox/{iid}/claim", data={"csrf": csrf})
     resp = client.get(f"/operator/inbox/{iid}/audio")
     assert resp.status_code == 200 and resp.mimetype == "audio/mpeg" and resp.data == MP3
-    assert [e[1]["action"] for e in r.xrange("hl:audit")] == ["item.claim", "voicemail.listen"]
+    assert [e[1]["action"] for e in r.xrange("hl:audit")] == ["login", "item.claim", "voicemail.listen"]
 
 
 def test_local_mode_puts_both_legs_in_the_outbox(r, clock, tmp_path, tts_cache, content_root):
-    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(content_root), OPERATOR_PASSWORD="pw")
+    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(content_root),
+                   OPERATOR_PASSWORD="correct horse battery staple")
     hl = app.extensions["hotline"]
     cw = on_shift(hl, "admin", AIGERIM, ["ru"])
     iid = voicemail_item(hl)
-    client, csrf = dashboard(app, "pw")
+    client, csrf = dashboard(app, "correct horse battery staple")
     client.post(f"/operator/inbox/{iid}/claim", data={"csrf": csrf})
     client.post(f"/operator/inbox/{iid}/call", data={"csrf": csrf, "caseworker": cw.id})
     [entry] = outbox(r)
