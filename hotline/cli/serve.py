@@ -153,12 +153,12 @@ class Dashboard:
     @staticmethod
     def prepare(env: dict[str, str], production: bool) -> "Dashboard":
         if env.get("OPERATOR_PASSWORD") or env.get("OPERATOR_PASSWORD_HASH"):
-            return Dashboard("log in with your OPERATOR_PASSWORD")
+            return Dashboard("name operator, with your OPERATOR_PASSWORD")
         if production:
-            return Dashboard("disabled: set OPERATOR_PASSWORD_HASH (production needs a real password)")
+            return Dashboard("accounts only: `hotline operators add NAME --role admin` creates the first one")
         password = secrets.token_urlsafe(12)  # this run only: never written to disk, gone at Ctrl-C
         env["OPERATOR_PASSWORD"] = password
-        return Dashboard(f"password {password}  (new at every start)")
+        return Dashboard(f"name operator, password {password}  (new at every start)")
 
 
 def write_run_file(base: str) -> Path:

@@ -120,7 +120,7 @@ def login(base: str, password: str) -> int:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/operator/login", timeout=10).read().decode()
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    form = urllib.parse.urlencode({"password": password, "csrf": csrf}).encode()
+    form = urllib.parse.urlencode({"name": "operator", "password": password, "csrf": csrf}).encode()
     try:
         resp = opener.open(base + "/operator/login", data=form, timeout=10)
     except urllib.error.HTTPError as exc:
@@ -139,7 +139,7 @@ def test_run_says_each_thing_once_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
     assert out.count(LOCAL_MODE) == 1, out
     assert f"The hotline is running at {base}  (Ctrl-C stops everything)" in out
     assert "set OPERATOR_PASSWORD first" not in out
-    passwords = re.findall(r"/operator   password (\S+)  \(new at every start\)$", out, re.M)
+    passwords = re.findall(r"/operator   name operator, password (\S+)  \(new at every start\)$", out, re.M)
     assert len(passwords) == 1, out
     assert login(base, passwords[0]) == 200
     assert login(base, "not-the-password") == 401
@@ -163,7 +163,7 @@ def test_run_says_each_thing_once_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
 
     again = Terminal(hotline("run", "--port", str(port)), env, tmp_path)
     again.wait_for("Check an edit of prompts/ or config/")
-    second = re.findall(r"/operator   password (\S+)  \(new at every start\)$", again.output, re.M)
+    second = re.findall(r"/operator   name operator, password (\S+)  \(new at every start\)$", again.output, re.M)
     assert again.ctrl_c() == 0
     assert "had died" not in again.output, again.output
     assert second and second != passwords, "a new one-time password at every start"

@@ -58,6 +58,7 @@ def test_login_overview_menu_and_phone(server: str, browser, tmp_path: Path) -> 
     page, errors = browser
     page.goto(server + "/operator/")
     expect(page).to_have_url(server + "/operator/login")
+    page.fill("#name", "operator")  # local mode: OPERATOR_PASSWORD is the account "operator"
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(server + "/operator/")
@@ -94,6 +95,7 @@ def test_silence_and_a_new_call_in_the_browser(server: str, browser) -> None:
 
     page, errors = browser
     page.goto(server + "/operator/login")
+    page.fill("#name", "operator")  # local mode: OPERATOR_PASSWORD is the account "operator"
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.goto(server + "/operator/phone")

@@ -17,14 +17,14 @@ PASSWORD = "correct horse battery staple"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
 NARROW = {"width": 390, "height": 844}
-PAGES = ["/operator/", "/operator/menu", "/operator/phone", "/operator/checks"]
+PAGES = ["/operator/", "/operator/menu", "/operator/phone", "/operator/checks", "/operator/reminders", "/operator/audit"]
 
 
 def logged_in_client(app):
     client = app.test_client()
     page = client.get("/operator/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    assert client.post("/operator/login", data={"csrf": csrf, "password": PASSWORD}).status_code == 302
+    assert client.post("/operator/login", data={"csrf": csrf, "name": "operator", "password": PASSWORD}).status_code == 302
     return client
 
 
@@ -93,6 +93,7 @@ def chromium():
 
 def log_in(page, server: str) -> None:
     page.goto(server + "/operator/login")
+    page.fill("#name", "operator")  # local mode: OPERATOR_PASSWORD is the account "operator"
     page.fill("#password", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(server + "/operator/")
@@ -110,7 +111,8 @@ def test_every_page_fits_a_390_px_screen(server: str, chromium, tmp_path: Path) 
         page.wait_for_load_state("networkidle")
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= NARROW["width"], f"{path} is {width} px wide"
-        for control in (page.locator("nav >> text=Checks"), page.locator("button:has-text('Log out')")):
+        for control in (page.locator("nav >> text=Checks"), page.get_by_role("button", name="Log out", exact=True),
+                        page.get_by_role("button", name="Log out everywhere")):
             box = control.bounding_box()
             assert box and box["x"] >= 0 and box["x"] + box["width"] <= NARROW["width"], (path, box)
     page.goto(server + "/operator/")

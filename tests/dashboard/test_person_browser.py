@@ -49,6 +49,7 @@ def test_claim_play_and_call_back_in_the_browser(served, fake, tmp_path: Path) -
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto(base + "/operator/login")
+        page.fill("#name", "operator")  # local mode: OPERATOR_PASSWORD is the account "operator"
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.click("nav >> text=Inbox")

@@ -29,7 +29,8 @@ def token(html: str) -> str:
 
 def login(client):
     page = client.get("/operator/login")
-    return client.post("/operator/login", data={"csrf": token(page.get_data(as_text=True)), "password": PASSWORD})
+    return client.post("/operator/login", data={"csrf": token(page.get_data(as_text=True)), "name": "operator",
+                                                "password": PASSWORD})
 
 
 def studio_wav(seconds: float = 1.0, rate: int = 44100, channels: int = 2, lead: float = 0.5, amp: int = 6000) -> bytes:

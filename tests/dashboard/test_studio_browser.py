@@ -52,6 +52,7 @@ def test_record_in_the_browser_and_the_next_call_plays_it(served, tree: Path, r)
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(base + "/operator/login")
+        page.fill("#name", "operator")  # local mode: OPERATOR_PASSWORD is the account "operator"
         page.fill("#password", PASSWORD)
         page.click("button[type=submit]")
         page.click("nav >> text=Studio")
