@@ -59,16 +59,16 @@ def test_claim_play_and_call_back_in_the_browser(served, fake, tmp_path: Path) -
         expect(item).not_to_contain_text(CALLER)
         expect(item.locator("audio")).to_have_count(0)  # not before a claim
         item.locator("button.claim").click()
-        expect(item).to_contain_text("Claimed by admin")
+        expect(item).to_contain_text("Claimed by operator")
         src = item.locator("audio").get_attribute("src")
         audio = page.request.get(base + src)
         assert audio.ok and audio.headers["content-type"] == "audio/mpeg" and audio.body() == MP3
         item.locator("select[name=caseworker]").select_option(cw.id)
         item.locator("button.call-back").click()
-        expect(page.locator(f"li#{iid}")).to_contain_text("Claimed by admin")
+        expect(page.locator(f"li#{iid}")).to_contain_text("Claimed by operator")
         assert [(c["to"], c["from"]) for c in fake.calls] == [(AIGERIM, HOTLINE)]
         page.locator(f"li#{iid} button[value=reached]").click()
-        expect(page.locator(f"li#{iid}")).to_contain_text("Closed by admin: reached")
+        expect(page.locator(f"li#{iid}")).to_contain_text("Closed by operator: reached")
         page.screenshot(path=str(tmp_path / "inbox.png"), full_page=True)
         browser.close()
     assert not [e for e in errors if "Failed to load resource" not in e], errors
