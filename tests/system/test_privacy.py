@@ -56,10 +56,11 @@ def everything(r: redis.Redis) -> list[str]:
 
 
 def dump(r: redis.Redis) -> dict[str, object]:
-    """All of Redis as comparable data (TTLs left out: they tick)."""
+    """All of Redis as comparable data (TTLs left out: they tick), but the speech cache (hl:tts:): the
+    background renderer writes it, not a request."""
     readers = {"string": r.get, "hash": r.hgetall, "list": lambda k: r.lrange(k, 0, -1),
                "set": lambda k: sorted(r.smembers(k)), "zset": lambda k: r.zrange(k, 0, -1, withscores=True)}
-    return {key: readers[r.type(key)](key) for key in r.scan_iter(count=1000)}
+    return {key: readers[r.type(key)](key) for key in r.scan_iter(count=1000) if not key.startswith("hl:tts:")}
 
 
 # ---- the session-wide log check works ------------------------------------------------------------
