@@ -25,6 +25,7 @@ from hotline.rules import deadlines as dl
 from hotline.rules.phones import in_regions, normalise
 from hotline.runtime import stats
 from hotline.store import keys as store
+from hotline.store import optout_filter
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
@@ -60,7 +61,7 @@ def _commands(hl: "Hotline", batch: Sequence[str], lang: str, rule_id: str, star
             raise AssertionError("bench hashing no longer matches Vault.hash")
         shard = store.shard_of(h)
         phone = tokens[i % len(tokens)] if tokens else hl.vault.encrypt(e164)
-        yield ("DEL", store.optout(h))
+        yield ("EVAL", optout_filter.CHANGE, 1, store.OPTOUT_FILTER, -1, *optout_filter.positions(h))  # lifts a STOP
         yield ("HSET", store.subscriber(h), "phone", phone, "lang", lang, f"rule:{rule_id}", consent)
         yield ("EXPIRE", store.subscriber(h), keep)
         ids = []
@@ -192,7 +193,7 @@ def snapshot(hl: "Hotline", number: str) -> dict:
         sub["phone"] = hl.vault.decrypt(sub["phone"])
     ids = sorted(r.smembers(store.person_jobs(shard, h)))
     return {
-        "optout": r.exists(store.optout(h)),
+        "optout": optout_filter.contains(r, h),
         "sub": sub,
         "sub_ttl_min": round(r.ttl(store.subscriber(h)) / 60),
         "pjobs": ids,
