@@ -14,8 +14,7 @@ from datetime import date, datetime
 
 from hotline import create_app, reminders
 from hotline.store import keys as store
-from hotline.store import optout_filter
-from hotline.store import schedule
+from hotline.store import optout_filter, schedule
 
 from .common import OUT, ROOT, SECRET, TOKEN, RedisServer
 from .dispatch import START
