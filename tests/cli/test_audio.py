@@ -204,11 +204,12 @@ def test_export_and_import_of_an_archive_match_the_dashboards(tree: Path, tmp_pa
     result = in_redis(redis_socket, "export", str(archive))
     assert result.exit_code == 0 and "2 recording(s) from the Redis at REDIS_URL written to" in result.output
 
-    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(tree), OPERATOR_PASSWORD="pw pw pw pw pw")
+    app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_CONTENT_DIR=str(tree), OPERATOR_PASSWORD="correct horse battery staple")
     client = app.test_client()
     page = client.get("/operator/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-    assert client.post("/operator/login", data={"csrf": csrf, "password": "pw pw pw pw pw"}).status_code == 302
+    assert client.post("/operator/login", data={"csrf": csrf, "name": "operator",
+                                                      "password": "correct horse battery staple"}).status_code == 302
     dashboard = zipfile.ZipFile(io.BytesIO(client.get("/operator/studio/export").data))
     ours = zipfile.ZipFile(archive)
     assert sorted(ours.namelist()) == sorted(dashboard.namelist()) == ["kk/value.month.12.wav", "kk/welcome.wav",
