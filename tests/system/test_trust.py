@@ -64,8 +64,9 @@ def reminders_menu(call: Call, hl) -> None:
 
 
 def action_key(hl, action: str) -> str:
-    from hotline.content.script import reminder_action_key
-    return reminder_action_key(action)
+    """The reminders-menu key of filed, delete or undo (the fixture has no "your reminders and data" menu)."""
+    from hotline.content.paths import reminder_options
+    return next(key for key, _, what in reminder_options(hl.content) if what == action)
 
 
 def last_sms(r, purpose_prefix: str) -> str:
@@ -111,7 +112,7 @@ def test_the_code_from_the_sms_deletes_and_one_sms_says_how_to_undo_it_by_voice(
     h = hl.vault.hash(VICTIM)
     assert not due_ids(r, hl) and not r.exists(store.subscriber(h))
     notice = last_sms(r, "notice.delete")
-    assert notice.startswith("Reminders stopped; your data is deleted after 2 calendar days. Not you? Call us: reminders, ")
+    assert notice.startswith("Reminders stopped. Your data is deleted after 2 calendar days. Not you? Call us, press ")
     assert 0 < r.ttl(store.undo(h)) <= 2 * 86400
     again = Call(twilio, r, sid="CA" + "2" * 32)
     reminders_menu(again, hl)
@@ -130,14 +131,14 @@ def test_a_forged_sms_stop_stops_at_once_but_the_real_phone_can_undo_it_with_sta
     assert not due_ids(r, hl), "sending stops at once"
     assert sender.permit(hl, VICTIM, "reminder.filing").reason == "opted_out"
     (back,) = twilio.sms("START")
-    assert back == "Messages are on again and your reminders are back. Menu: HELP"
+    assert back == "Messages are on again and your reminders are back. Text HELP for the menu."
     assert due_ids(r, hl) == ids
 
 
 def test_a_forged_sms_delete_or_filed_tells_the_real_phone_the_undo_code(twilio: Twilio, r, hl) -> None:
     ids = subscribe_victim(hl)
     (reply,) = twilio.sms("FILED")
-    assert reply.startswith("Noted: no more reminders about applying. Not you? Within 2 calendar days call us: reminders, ")
+    assert reply.startswith("Noted: no more reminders to apply. Not you? Within 2 calendar days call us, press ")
     assert not due_ids(r, hl)
     assert twilio.sms("UNDO 000000" if code_in(reply) != "000000" else "UNDO 111111") == [
         "This code does not work. Check the code in our last SMS."]
