@@ -131,7 +131,7 @@ def test_already_filed_ends_filing_reminders_by_sms_and_by_key(twilio: Twilio, c
     twilio.sms("YES")
     assert due_times(r, hl)
     (reply,) = twilio.sms("FILED")
-    assert reply.startswith("Noted: no more reminders about applying. Not you? Within 2 calendar days call us")
+    assert reply.startswith("Noted: no more reminders to apply. Not you? Within 2 calendar days call us")
     assert not due_times(r, hl)
     twilio.sms("REMIND 3.12")
     twilio.sms("YES")
@@ -140,7 +140,7 @@ def test_already_filed_ends_filing_reminders_by_sms_and_by_key(twilio: Twilio, c
     call.press("7")
     call.press("5")  # by phone, "already filed" needs the code we text to the number (issue 14, S1)
     call.press(re.search(r"\b(\d{6})\b", outbox(r)[-1]["body"]).group(1))
-    assert call.text.startswith("Thank you. We will send no more filing reminders to this phone.")
+    assert call.text.startswith("Thank you. We will send no more reminders to apply.")
     assert not due_times(r, hl)
 
 
