@@ -21,8 +21,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from hotline.content.audio import text_sha
 from hotline.content.script import script_groups, studio_slots
+from hotline.dashboard.auth import current_operator, requires
 from hotline.dashboard.blueprint import operator_bp
-from hotline.runtime import audiofx
+from hotline.runtime import audiofx, audit
 from hotline.runtime.hotline import current
 from hotline.runtime.recording import export_archive, import_archive, store_recording
 
@@ -87,6 +88,7 @@ def _counts(groups: list[tuple[str, list[SlotView]]]) -> dict[str, int]:
 
 
 @operator_bp.get("/studio")
+@requires("editor")
 def studio() -> ResponseReturnValue:
     lang = _lang(request.args.get("lang"))
     groups = slot_views(lang)
@@ -102,6 +104,7 @@ def refuse(message: str, status: int = 422) -> ResponseReturnValue:
 
 
 @operator_bp.post("/studio/<lang>/<slot>")
+@requires("editor")
 def studio_save(lang: str, slot: str) -> ResponseReturnValue:
     """One recording (from the browser's microphone, or a file): converted, stored, played from the next call."""
     hl = current()
@@ -130,15 +133,18 @@ def studio_save(lang: str, slot: str) -> ResponseReturnValue:
         except redis.RedisError:
             return refuse("The recording could not be stored (Redis did not answer). Nothing changed; try again.", 503)
     hl.holder.current()
+    audit.record(hl, actor=current_operator().name, action="recording.save", lang=lang, slot=slot)
     return jsonify(status="recorded", seconds=entry.seconds, url=url_for("audio.studio_recording", name=f"{entry.audio}.wav"),
                    message=f"Saved ({entry.seconds:.1f} s): the next call plays this recording.")
 
 
 @operator_bp.post("/studio/<lang>/<slot>/delete")
+@requires("editor")
 def studio_delete(lang: str, slot: str) -> ResponseReturnValue:
     hl = current()
     if hl.holder.recordings is None or not hl.holder.recordings.delete(lang, slot):
         return redirect(url_for("operator.studio", lang=lang, notice=f"{slot} had no studio recording."))
+    audit.record(hl, actor=current_operator().name, action="recording.delete", lang=lang, slot=slot)
     return redirect(url_for("operator.studio", lang=lang, notice=f"Deleted the recording of {slot}: callers hear "
                             "the server's voice again."))
 
@@ -175,6 +181,7 @@ def script_rows(lang: str) -> list[dict[str, str]]:
 
 
 @operator_bp.get("/studio/script")
+@requires("editor")
 def studio_script() -> ResponseReturnValue:
     lang = _lang(request.args.get("lang"))
     rows = script_rows(lang)
@@ -187,6 +194,7 @@ def studio_script() -> ResponseReturnValue:
 
 
 @operator_bp.get("/studio/script.csv")
+@requires("editor")
 def studio_script_csv() -> ResponseReturnValue:
     lang = _lang(request.args.get("lang"))
     out = io.StringIO()
@@ -200,6 +208,7 @@ def studio_script_csv() -> ResponseReturnValue:
 # ---- every recording as one archive, and back --------------------------------------------------
 
 @operator_bp.get("/studio/export")
+@requires("editor")
 def studio_export() -> ResponseReturnValue:
     """Every recording as one archive (the layout of audio/; `hotline audio export` writes the same)."""
     recs = current().holder.recordings
@@ -210,6 +219,7 @@ def studio_export() -> ResponseReturnValue:
 
 
 @operator_bp.post("/studio/import")
+@requires("editor")
 def studio_import() -> ResponseReturnValue:
     hl = current()
     upload = request.files.get("archive")
@@ -222,6 +232,7 @@ def studio_import() -> ResponseReturnValue:
         upload.save(path)
         outcomes = import_archive(hl.holder.recordings, hl.content, hl.now().date(), path)
     done = sum(o.status == "imported" for o in outcomes)
+    audit.record(hl, actor=current_operator().name, action="recordings.import", imported=str(done))
     skipped = [f"{o.name}: {o.message}" for o in outcomes if o.status != "imported"]
     note = f"Imported {done} recording(s)." + (f" Skipped {len(skipped)}: " + "; ".join(skipped[:5]) if skipped else "")
     return redirect(url_for("operator.studio", notice=note))

@@ -2,7 +2,11 @@
 roles, the lockout, the audit log and `hotline operators`."""
 from __future__ import annotations
 
+import io
+import math
 import re
+import struct
+import wave
 
 import pyotp
 import pytest
@@ -228,6 +232,39 @@ def test_roles_decide_what_each_operator_may_open(dash, clock) -> None:
     assert v.get("/operator/").status_code == 200
     entries = audit.recent(hl_of(dash), 20)
     assert [(e["actor"], e["action"]) for e in entries[:3]] == [("vera", "denied"), ("vera", "login"), ("alice", "login")]
+
+
+def test_only_editors_record_and_every_saved_recording_is_audited(dash, clock) -> None:
+    """The studio changes what every caller hears: editors (and admins) only, each save in the audit log."""
+    editor, viewer, caseworker = add(dash, "erlan", "editor"), add(dash, "vera", "viewer"), add(dash, "dana", "caseworker")
+    clients = {}
+    for who in (editor, viewer, caseworker):
+        clients[who.name] = dash.test_client()
+        login(clients[who.name], who, clock)
+    assert clients["vera"].get("/operator/studio").status_code == 403
+    assert clients["dana"].get("/operator/studio").status_code == 403
+    assert "Studio" not in clients["vera"].get("/operator/").get_data(as_text=True), "no tab it cannot open"
+    assert clients["erlan"].get("/operator/studio").status_code == 200
+    form = {"csrf": csrf(clients["vera"]), "file": (io.BytesIO(b"RIFF"), "welcome.wav")}
+    assert clients["vera"].post("/operator/studio/kk/welcome", data=form).status_code == 403
+    form = {"csrf": csrf(clients["erlan"]), "file": (io.BytesIO(tone_wav()), "welcome.wav")}
+    assert clients["erlan"].post("/operator/studio/kk/welcome", data=form).status_code == 200
+    entries = audit.recent(hl_of(dash), 20)
+    assert {k: entries[0][k] for k in ("actor", "action", "lang", "slot")} == {
+        "actor": "erlan", "action": "recording.save", "lang": "kk", "slot": "welcome"}
+    assert [(e["actor"], e["action"]) for e in entries[1:4]] == [("vera", "denied"), ("dana", "denied"), ("vera", "denied")]
+
+
+def tone_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
+    """One second of a 440 Hz tone: a recording the studio takes."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"".join(struct.pack("<h", int(6000 * math.sin(i * 2 * math.pi * 440 / rate)))
+                               for i in range(int(rate * seconds))))
+    return buf.getvalue()
 
 
 def test_requires_refuses_unknown_roles() -> None:
