@@ -41,10 +41,18 @@ def accepted_types() -> tuple[str, ...]:
     return BASE_TYPES + ((".mp3",) if " mp3" in line else ())
 
 
-def _run(args: list[str]) -> subprocess.CompletedProcess:
+def niced(args: list[str]) -> list[str]:
+    """`args` at a lower CPU priority, for work done in the background (synthesis), so webhooks
+    answering callers on the same cores go first."""
+    nice = shutil.which("nice")
+    return [nice, "-n", "10", *args] if nice else args
+
+
+def _run(args: list[str], background: bool = False) -> subprocess.CompletedProcess:
     """sox in a session of its own, like the synthesiser: a Ctrl-C on `make run` stops the hotline,
     not a conversion half-way (which would be logged as a failure after "Stopped.")."""
-    return subprocess.run(args, capture_output=True, text=True, timeout=60, start_new_session=True)
+    return subprocess.run(niced(args) if background else args, capture_output=True, text=True, timeout=60,
+                          start_new_session=True)
 
 
 def duration(path: Path) -> float:
@@ -68,7 +76,7 @@ def rms_db(path: Path) -> float:
     return float(m.group(1))
 
 
-def phone_quality(src: Path, dst: Path, *, trim: bool = True, band: bool = False) -> float:
+def phone_quality(src: Path, dst: Path, *, trim: bool = True, band: bool = False, background: bool = False) -> float:
     """Convert `src` to what the phone line carries and write it to `dst` atomically; returns seconds.
 
     8 kHz mono 16-bit WAV; silence cut at both ends (a short pad kept, so pieces played one after
@@ -88,7 +96,7 @@ def phone_quality(src: Path, dst: Path, *, trim: bool = True, band: bool = False
         if trim:
             effects += ["silence", "1", "0.03", "-45d", "reverse", "silence", "1", "0.03", "-45d", "reverse"]
         effects += ["rate", "-v", str(RATE)]
-        run = _run([sox, str(src), "-b", "16", "-e", "signed-integer", str(first), *effects])
+        run = _run([sox, str(src), "-b", "16", "-e", "signed-integer", str(first), *effects], background)
         if run.returncode != 0:
             raise Refused("This file is not audio the server can read. Save it as WAV (or FLAC) and try again.")
         seconds = duration(first)
@@ -98,7 +106,7 @@ def phone_quality(src: Path, dst: Path, *, trim: bool = True, band: bool = False
                           "and that it is not muted, then record again.")
         final = Path(tmp) / "final.wav"
         gain = TARGET_RMS_DB - level
-        run = _run([sox, str(first), str(final), "gain", "-l", f"{gain:.2f}", "pad", "0.08", "0.12"])
+        run = _run([sox, str(first), str(final), "gain", "-l", f"{gain:.2f}", "pad", "0.08", "0.12"], background)
         if run.returncode != 0:
             raise Refused(f"The server could not convert the recording ({run.stderr.strip()[-200:]}).")
         seconds = duration(final)

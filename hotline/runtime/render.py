@@ -15,7 +15,7 @@ from typing import Callable
 
 from hotline.content.model import Content
 from hotline.content.script import first_heard, sound_jobs
-from hotline.runtime.speech import Synthesiser
+from hotline.runtime.speech import Synthesiser, known_sounds
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class Renderer:
             return 0
         made = 0
         self.synth.remember_many(sound_jobs(content))
+        known_sounds(content, self.synth)  # the names of every sound, once, not in the first Kazakh webhook
         for code, language in content.settings.languages.items():
             if language.speech != "play":
                 continue
@@ -119,6 +120,7 @@ class Renderer:
         then = batch.then
         jobs = sound_jobs(batch.content)
         self.synth.remember_many(jobs)  # any process or tool can say what a name says at once
+        known_sounds(batch.content, self.synth)  # named before the edit is swapped in, not by its first call
         made = failed = 0
         for text, lang, slow in jobs:
             if then and time.monotonic() - start > batch.max_wait:

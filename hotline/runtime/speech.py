@@ -252,8 +252,9 @@ class Synthesiser:
                 return None
             try:
                 # A session of its own: the terminal's Ctrl-C is for the hotline, not for a sentence
-                # being synthesised in the background (it would exit without a WAV and be logged).
-                run = subprocess.run(args, input=spec["text"].encode(), capture_output=True, timeout=60,
+                # being synthesised in the background (it would exit without a WAV and be logged);
+                # at a lower priority, so webhooks on the same cores go first.
+                run = subprocess.run(audiofx.niced(args), input=spec["text"].encode(), capture_output=True, timeout=60,
                                      start_new_session=True)
             except (OSError, subprocess.SubprocessError) as exc:
                 log.error("synthesis command failed to run: %s", exc)
@@ -263,7 +264,7 @@ class Synthesiser:
                           run.stderr.decode(errors="replace")[-300:])
                 return None
             try:
-                audiofx.phone_quality(raw, out, trim=True, band=True)
+                audiofx.phone_quality(raw, out, trim=True, band=True, background=True)
             except audiofx.Refused as exc:
                 log.error("synthesised speech could not be converted: %s", exc)
                 return None
