@@ -260,13 +260,15 @@ class Synthesiser:
                 log.error("synthesis command failed to run: %s", exc)
                 return None
             if run.returncode != 0 or not raw.exists() or raw.stat().st_size == 0:
-                log.error("synthesis command exited %s without a WAV: %s", run.returncode,
-                          run.stderr.decode(errors="replace")[-300:])
+                if Path(tmp).exists():  # else the process is exiting and took its temporary folder first
+                    log.error("synthesis command exited %s without a WAV: %s", run.returncode,
+                              run.stderr.decode(errors="replace")[-300:])
                 return None
             try:
                 audiofx.phone_quality(raw, out, trim=True, band=True, background=True)
             except audiofx.Refused as exc:
-                log.error("synthesised speech could not be converted: %s", exc)
+                if Path(tmp).exists():
+                    log.error("synthesised speech could not be converted: %s", exc)
                 return None
             return out.read_bytes()
 
