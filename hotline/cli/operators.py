@@ -5,8 +5,10 @@ import click
 
 
 def _hotline():
+    """The hotline's store (REDIS_URL, else the embedded Redis of the data directory, joined if `make
+    run` has it open): serving no webhooks, so without the servers' start-up warnings."""
     from hotline import create_app
-    return create_app().extensions["hotline"]
+    return create_app({"STARTUP_WARNINGS": False}).extensions["hotline"]
 
 
 def _show(created, totp: bool) -> None:
