@@ -371,10 +371,12 @@ def test_delete_my_data_by_phone(twilio: Twilio, call: Call, r, hl) -> None:
 @pytest.mark.parametrize("in_flight", [1, 8])
 def test_each_reminder_takes_at_most_three_redis_round_trips(redis_socket, r, clock, tmp_path, tts_cache, fake,
                                                              in_flight: int) -> None:
-    """Claim, mark 'sending', settle: each a script call for many reminders at once (counted on the wire)."""
+    """Claim, mark 'sending', settle: each a script call for many reminders at once (counted on the wire;
+    the background speech renderer, which shares the client, is off: its writes are not the worker's)."""
     with RoundTripProxy(unix=redis_socket) as proxy:
         app = make_app(None, clock, tmp_path, tts_cache, REDIS_URL=proxy.url, TWILIO_ACCOUNT_SID=fake.account_sid,
-                       TWILIO_AUTH_TOKEN=fake.token, TWILIO_API_URL=fake.url, TWILIO_FROM_NUMBER="+77000000000")
+                       TWILIO_AUTH_TOKEN=fake.token, TWILIO_API_URL=fake.url, TWILIO_FROM_NUMBER="+77000000000",
+                       TTS_PRERENDER=False)
         hl = app.extensions["hotline"]
         numbers = _many(hl, 150)
         clock.set("2026-12-07T10:00:00+05:00")
