@@ -21,7 +21,7 @@ from babel import Locale
 
 from hotline.content import render as P
 from hotline.content import values
-from hotline.content.model import PERIOD_RULES, Content
+from hotline.content.model import PERIOD_RULES, UNDO_DAYS, Content
 from hotline.content.values import Piece
 
 Pieces = tuple[Piece, ...]
@@ -61,16 +61,21 @@ def number(c: Content, lang: str, n: int) -> Pieces:
 
 def key(c: Content, lang: str, k: str) -> Pieces:
     """A phone key: a digit is its number, * and # are said by name (the prompts key.star, key.hash)."""
+    if not k:  # a key not set (no line to a person): nothing to say
+        return ()
     if k.isdigit():
         return number(c, lang, int(k))
-    name = {"*": "key.star", "#": "key.hash"}.get(k)
-    return (Piece(name, P.key_name(c, lang, k)),) if name else (Piece(f"value.key.{k}", k),)
+    return (Piece({"*": "key.star", "#": "key.hash"}[k], P.key_name(c, lang, k)),)  # the loader allows no other key
 
 
 def period(c: Content, lang: str, rule_id: str) -> Pieces:
-    """'5 күнтізбелік күн': the number and the words of the plural form the language uses for it."""
+    """A rule's period: its number and the words of the plural form the language uses for it."""
     rule = c.policy.rules[rule_id]
-    unit, n = ("months", rule.months) if rule.months else ("days", rule.days)
+    return count(c, lang, "months", rule.months) if rule.months else count(c, lang, "days", rule.days)
+
+
+def count(c: Content, lang: str, unit: str, n: int) -> Pieces:
+    """'5 күнтізбелік күн': n in the plural form of `period.<unit>` the language uses for it."""
     forms = c.prompts[lang][f"period.{unit}"]
     form = Locale.parse(c.lang(lang).locale).plural_form(n)
     form = form if form in forms else "other"
@@ -95,7 +100,9 @@ def common(c: Content, lang: str) -> dict[str, Pieces]:
                 out[name] = key(c, lang, getattr(keys, name))
             elif name == "finish" and c.handoff is not None:
                 out[name] = key(c, lang, c.handoff.finish_key)
-            elif name in ("stop_keys", "undo_keys"):
+            elif name == "undo_days":
+                out[name] = count(c, lang, "days", UNDO_DAYS)
+            elif name.endswith("_keys"):  # keys pressed one after the other: "5 4 2"
                 out[name] = tuple(p for k in str(text).split() for p in key(c, lang, k))
             else:  # a phone number and the like: said as one recording of its own
                 out[name] = (Piece(f"value.{name}", str(text)),) if str(text).strip() else ()
