@@ -19,8 +19,8 @@ from flask import Response, abort, jsonify, redirect, render_template, request, 
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from hotline.content.audio import text_sha
-from hotline.content.script import script_groups, studio_slots
+from hotline.content.audio import Utterance, text_sha
+from hotline.content.script import is_slow, script_groups, studio_slots
 from hotline.dashboard.auth import current_operator, requires
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime import audiofx, audit
@@ -48,6 +48,14 @@ class SlotView:
     status: str   # recorded / stale / synthesised (draft / unverified: files shipped in audio/)
     url: str      # what callers hear now
     file: str     # the file name in the recording script
+    same_as: str = ""  # recorded through another slot that says the same words
+
+
+def same_words_as(sound, lang: str, key: str, sha: str) -> str:
+    """The slot whose recording this one plays because it says the same words ("" if it has its own)."""
+    own = sound.studio.get((lang, key))
+    same = sound.same_words.get((lang, sha))
+    return same.slot if same is not None and same.slot != key and not (own and own.text_sha == sha) else ""
 
 
 def played_languages() -> list[str]:
@@ -71,11 +79,11 @@ def slot_views(lang: str) -> list[tuple[str, list[SlotView]]]:
     c, sound, speaker = hl.content, hl.library, hl.speaker()
     language = c.settings.languages[lang]
     slots = studio_slots(c, lang, hl.now().date())
-    from hotline.content.audio import Utterance
     out = []
     for title, keys in script_groups(c, lang, hl.now().date()):
         views = [SlotView(k, slots[k], text_sha(slots[k]), status_of(sound, lang, k, slots[k]),
-                          speaker.url(language, Utterance(slots[k], k, slow=False)) or "", f"{lang}/{k}.wav")
+                          speaker.url(language, Utterance(slots[k], k, slow=is_slow(k))) or "", f"{lang}/{k}.wav",
+                          same_words_as(sound, lang, k, text_sha(slots[k])))
                  for k in keys]
         out.append((title, views))
     return out
