@@ -113,7 +113,8 @@ class Conversation:
         return self.t("sms.rights")
 
     def on_remind(self) -> str:
-        rule, rest = split_rule(self.content.vocabulary, self.match.argument if self.match else "")
+        rule, rest = split_rule(self.content.vocabulary, self.content.policy.date_alone,
+                                self.match.argument if self.match else "")
         if not rest.strip():
             return self.t("sms.remind_usage")
         today = self.today()
@@ -163,13 +164,13 @@ class Conversation:
         return self.t("sms.undo_wrong")
 
 
-def split_rule(vocabulary, argument: str) -> tuple[str, str]:
-    """'APPEAL 3.12' -> ('appeal', '3.12'); a bare date means the filing deadline."""
+def split_rule(vocabulary, date_alone: str, argument: str) -> tuple[str, str]:
+    """'APPEAL 3.12' -> ('appeal', '3.12'); a bare date means `date_alone` (config/deadlines.yaml)."""
     words = argument.split(maxsplit=1)
     rule = vocabulary.rule_word(words[0]) if words else None
     if rule:
         return rule, words[1] if len(words) > 1 else ""
-    return "filing", argument
+    return date_alone, argument
 
 
 @sms_bp.post("")

@@ -12,7 +12,7 @@ from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
 from hotline.content import render as P
 from hotline.content import script
 from hotline.content.audio import Utterance
-from hotline.content.script import REMINDER_RULES, mine_options, mine_utterances
+from hotline.content.script import mine_options, mine_utterances, reminder_rules
 from hotline.messaging import sender
 from hotline.reminders import schedule as reminders
 from hotline.rules import deadlines as dl
@@ -31,7 +31,7 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
     if stage in voice_proof.STAGES:
         return voice_proof.STAGES[stage](call, silences, notices, digits)
     rule = rule or request.args.get("r", "")
-    if rule not in REMINDER_RULES:
+    if rule not in reminder_rules(call.content):
         return render(call, "reminders")
     keys = call.content.settings.keys
     l = call.lang.code

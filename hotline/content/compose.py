@@ -21,7 +21,7 @@ from babel import Locale
 
 from hotline.content import render as P
 from hotline.content import values
-from hotline.content.model import PERIOD_RULES, UNDO_DAYS, Content
+from hotline.content.model import UNDO_DAYS, Content
 from hotline.content.values import Piece
 
 Pieces = tuple[Piece, ...]
@@ -94,7 +94,7 @@ def common(c: Content, lang: str) -> dict[str, Pieces]:
         keys = c.settings.keys
         out: dict[str, Pieces] = {}
         for name, text in texts.items():
-            if name in PERIOD_RULES:
+            if name in c.policy.rules:
                 out[name] = period(c, lang, name)
             elif name in P.KEY_VALUES:
                 out[name] = key(c, lang, getattr(keys, name))

@@ -19,7 +19,6 @@ from hotline.content.model import (
     KAZAKH_LETTERS,
     KEYPAD,
     NODE_TYPES,
-    PERIOD_RULES,
     REFERENCE_LANG,
     UNIVERSAL,
     Content,
@@ -362,9 +361,6 @@ def _policy(doc: Located, out: _Collector) -> dl.Policy | None:
         out.add(doc, ("rules", rule.group(1)) if rule else (), str(exc),
                 "Compare with the comments at the top of the file.")
         return None
-    for rule in PERIOD_RULES:
-        if rule not in policy.rules:
-            out.add(doc, ("rules",), f"rule '{rule}' is missing", "The prompts speak about it: restore it.")
     return policy
 
 

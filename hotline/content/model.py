@@ -28,9 +28,6 @@ KAZAKH_LETTERS = set("әғқңөұүһіӘҒҚҢӨҰҮҺІ")
 REFERENCE_LANG = "en"  # the language every other prompts file is compared with
 
 
-# Placeholders the hotline fills in everywhere: periods from config/deadlines.yaml, key names.
-PERIOD_RULES = ("filing", "filing_irregular", "fingerprinting", "certificate", "appeal")
-
 
 @dataclass(frozen=True)
 class Problem:

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from hotline.content.model import REFERENCE_LANG, Content
 
-# The dates a caller can give for reminders, in keypad order; then "your reminders and your data".
-# A rule is offered when the prompts have its option (reminders.option.<rule>): the shipped prompts
-# leave out the irregular crossing, whose limit is 24 hours, too short for a reminder (SMS never
-# offered it either); the deadlines topic says it.
-REMINDER_RULES = ("filing", "filing_irregular", "fingerprinting", "appeal")
+
+def reminder_rules(c: Content) -> list[str]:
+    """The dates a caller can give for reminders, in the order of config/deadlines.yaml.
+
+    A rule is offered when the prompts have its option (reminders.option.<rule>): the shipped prompts
+    leave out the irregular crossing, whose limit is 24 hours, too short for a reminder (SMS never
+    offered it either; the deadlines topic says it), and the certificate's expiry.
+    """
+    ref = c.prompts[REFERENCE_LANG]
+    return [rule for rule in c.policy.rules if f"reminders.option.{rule}" in ref]
 
 
 # What a caller can do about what the hotline keeps, in the reminders menu's last option
@@ -30,9 +35,7 @@ def has_mine(c: Content) -> bool:
 
 def reminder_options(c: Content) -> list[tuple[str, str, str]]:
     """The reminders menu, keys from 1: (key, prompt key, action: a rule id, "mine", "filed" or "delete")."""
-    ref = c.prompts[REFERENCE_LANG]
-    actions = [(f"reminders.option.{rule}", rule) for rule in REMINDER_RULES
-               if rule in c.policy.rules and f"reminders.option.{rule}" in ref]
+    actions = [(f"reminders.option.{rule}", rule) for rule in reminder_rules(c)]
     actions += [("reminders.option.mine", "mine")] if has_mine(c) else list(MINE_ACTIONS)
     return [(str(i), prompt, action) for i, (prompt, action) in enumerate(actions, start=1)]
 

@@ -13,7 +13,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from hotline.content.model import PERIOD_RULES, UNDO_DAYS, Content
+from hotline.content.model import UNDO_DAYS, Content
 from hotline.content.paths import action_keys, stop_keys
 
 
@@ -57,7 +57,7 @@ KEY_VALUES = ("repeat", "back", "main", "sms", "more", "person")  # placeholders
 
 
 def _common_values(content: Content, lang: str) -> dict[str, str]:
-    values = {rule: period(content, lang, rule) for rule in PERIOD_RULES if rule in content.policy.rules}
+    values = {rule: period(content, lang, rule) for rule in content.policy.rules}  # {filing}: "5 days"
     values["undo_days"] = plural(content, lang, content.prompts[lang]["period.days"], UNDO_DAYS)
     keys = content.settings.keys
     for name in KEY_VALUES:

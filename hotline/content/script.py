@@ -12,7 +12,7 @@ from hotline.content import render as P
 from hotline.content import values
 from hotline.content.audio import Utterance
 from hotline.content.model import Content, Language, Node
-from hotline.content.paths import REMINDER_RULES, has_mine, menu_path, mine_options, reminder_options, stop_keys  # noqa: F401 - the call script's public names
+from hotline.content.paths import has_mine, menu_path, mine_options, reminder_options, reminder_rules, stop_keys  # noqa: F401 - the call script's public names
 
 # SMS texts that only ever answer an incoming message (HELP, REMIND, YES, a city...). In one-way
 # SMS mode no SMS reply goes out except to STOP, START, DELETE and FILED (every other message gets
@@ -223,8 +223,8 @@ DATE_VALUES = ("start", "date", "today")
 
 def dated_prompts(c: Content, lang: str) -> list[str]:
     """The prompts that say dates: how to key one, each rule's read-back and its "that day has passed"."""
-    passed = [P.own_key(c, lang, "reminders.passed", rule) for rule in REMINDER_RULES]
-    keys = ["reminders.enter_date", *(f"reminders.readback.{rule}" for rule in REMINDER_RULES), *passed]
+    passed = [P.own_key(c, lang, "reminders.passed", rule) for rule in c.policy.rules]
+    keys = ["reminders.enter_date", *(f"reminders.readback.{rule}" for rule in c.policy.rules), *passed]
     return [k for k in dict.fromkeys(keys) if isinstance(c.prompts[lang].get(k), str)]
 
 

@@ -124,12 +124,11 @@ def _extend_retention(r: redis.Redis, key: str, seconds: int) -> None:
 def mark_filed(hl: "Hotline", number: str) -> "grace.Suspended":
     """'Already filed': no more reminders about filing (either filing rule), undoable for the grace period."""
     h = hl.vault.hash(number)
-    suspended = grace.suspend(hl, h, "filed", rules=[r for r in FILING_RULES if r in hl.content.policy.rules])
+    rules = [r.id for r in hl.content.policy.rules.values() if r.ended_by_filing]  # config/deadlines.yaml
+    suspended = grace.suspend(hl, h, "filed", rules=rules)
     stats.count("reminders.filed", hl)
     return suspended
 
-
-FILING_RULES = ("filing", "filing_irregular")
 
 
 # ---- the worker --------------------------------------------------------------------------------

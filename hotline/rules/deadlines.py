@@ -102,6 +102,7 @@ class Rule:
     send_at: time
     source: str
     counted_from: str
+    ended_by_filing: bool = False  # "already applied" (FILED) ends its reminders
 
     def __post_init__(self) -> None:
         # Why: a Rule built in code must be as safe as one loaded from YAML.
@@ -124,6 +125,7 @@ class Policy:
     quiet_end: time
     evening_before: time
     retention_days: int
+    date_alone: str = ""  # the rule a date given without a rule word means ("REMIND 3.12")
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Policy":
@@ -136,7 +138,8 @@ class Policy:
         if not isinstance(d, Mapping):
             raise ValueError("config error: the deadlines file must be a mapping of settings")
         _check_keys(d, required={"timezone", "quiet_hours", "evening_before",
-                                 "retention_days", "rules"}, where="the top level")
+                                 "retention_days", "rules"}, where="the top level",
+                    optional=frozenset({"date_alone_means"}))
 
         tz_name = d["timezone"]
         try:
@@ -168,9 +171,13 @@ class Policy:
         if not isinstance(raw_rules, Mapping) or not raw_rules:
             raise ValueError("config error in field 'rules': must be a non-empty mapping of rule ids")
         rules = {str(rid): _rule_from_dict(str(rid), raw) for rid, raw in raw_rules.items()}
+        date_alone = str(d.get("date_alone_means", next(iter(rules))))
+        if date_alone not in rules:
+            raise ValueError(f"config error in field 'date_alone_means': {date_alone!r} is not one of the "
+                             f"rules ({', '.join(rules)})")
 
         return cls(rules=rules, tz=tz, quiet_start=quiet_start, quiet_end=quiet_end,
-                   evening_before=evening_before, retention_days=retention_days)
+                   evening_before=evening_before, retention_days=retention_days, date_alone=date_alone)
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +222,10 @@ def _rule_from_dict(rid: str, raw: Any) -> Rule:
     where = f"rule {rid!r}"
     if not isinstance(raw, Mapping):
         raise ValueError(f"config error in {where}: must be a mapping of fields")
-    _check_keys(raw, required=_RULE_KEYS, where=where)
+    _check_keys(raw, required=_RULE_KEYS, where=where, optional=frozenset({"ended_by_filing"}))
+    ended_by_filing = raw.get("ended_by_filing", False)
+    if not isinstance(ended_by_filing, bool):
+        raise ValueError(f"config error in {where}, field 'ended_by_filing': write true or false")
 
     period = raw["period"]
     if not isinstance(period, Mapping):
@@ -251,7 +261,8 @@ def _rule_from_dict(rid: str, raw: Any) -> Rule:
 
     send_at = _parse_hhmm(raw["send_at"], f"config error in {where}, field 'send_at'")
     return Rule(id=rid, days=days, months=months, reminders=reminders, send_at=send_at,
-                source=raw["source"].strip(), counted_from=raw["counted_from"].strip())
+                source=raw["source"].strip(), counted_from=raw["counted_from"].strip(),
+                ended_by_filing=ended_by_filing)
 
 
 # ---------------------------------------------------------------------------

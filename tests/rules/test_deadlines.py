@@ -447,3 +447,24 @@ def test_rule_constructor_validates_period():
              counted_from="c")
 
 
+
+
+def test_which_rules_filing_ends_and_what_a_date_alone_means_come_from_the_file():
+    cfg = copy.deepcopy(base_config())
+    cfg["rules"]["filing"]["ended_by_filing"] = True
+    policy = Policy.from_dict(cfg)
+    assert [r.id for r in policy.rules.values() if r.ended_by_filing] == ["filing"]
+    assert policy.date_alone == "filing", "without date_alone_means: the first rule of the file"
+    cfg["date_alone_means"] = "appeal"
+    assert Policy.from_dict(cfg).date_alone == "appeal"
+
+
+def test_error_date_alone_means_an_unknown_rule():
+    msg = _error(lambda c: c.update(date_alone_means="arrival"))
+    assert msg == ("config error in field 'date_alone_means': 'arrival' is not one of the rules "
+                   "(filing, filing_irregular, fingerprinting, certificate, appeal)")
+
+
+def test_error_ended_by_filing_not_true_or_false():
+    msg = _error(lambda c: c["rules"]["filing"].update(ended_by_filing="yes"))
+    assert msg == "config error in rule 'filing', field 'ended_by_filing': write true or false"
