@@ -35,12 +35,8 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
         return render(call, "reminders")
     keys = call.content.settings.keys
     l = call.lang.code
-    if digits == keys.main:
-        return render(call, "main")
-    if keys.person and digits == keys.person and call.content.handoff is not None:
-        return voice_person.start(call, "reminders")
-    if digits == keys.back:
-        return render(call, "reminders")
+    if (away := _universal(call, digits)) is not None:
+        return away
     if stage == "date":
         if digits is None or digits == keys.repeat:
             return call.gather(voice_url("key", n="reminders", st="date", r=rule, l=l),
@@ -133,16 +129,24 @@ def reminder_subscribe(call: Call, rule: str, start: date, via: str = "sms") -> 
     return render(call, "main", notices=[call.u("reminders.confirmed")])
 
 
-def reminder_mine(call: Call, silences: int, notices: list[Utterance], digits: str | None = None) -> str:
-    """The reminders menu's last option: "I have applied" (no more filing reminders), delete my data,
-    undo with the code of our SMS; each needs proof that the caller holds the phone (voice_proof.py)."""
-    keys, l = call.content.settings.keys, call.lang.code
+def _universal(call: Call, digits: str | None) -> str | None:
+    """The keys that leave a reminders step the same way everywhere: main menu, a person, back."""
+    keys = call.content.settings.keys
     if digits == keys.main:
         return render(call, "main")
     if keys.person and digits == keys.person and call.content.handoff is not None:
         return voice_person.start(call, "reminders")
     if digits == keys.back:
         return render(call, "reminders")
+    return None
+
+
+def reminder_mine(call: Call, silences: int, notices: list[Utterance], digits: str | None = None) -> str:
+    """The reminders menu's last option: "I have applied" (no more filing reminders), delete my data,
+    undo with the code of our SMS; each needs proof that the caller holds the phone (voice_proof.py)."""
+    keys, l = call.content.settings.keys, call.lang.code
+    if (away := _universal(call, digits)) is not None:
+        return away
     action = next((a for key, _, a in mine_options(call.content) if key == digits), None)
     if action is not None:
         return voice_proof.start(call, action)
