@@ -21,8 +21,9 @@ from hotline.content import render as P
 from hotline.content.audio import AudioLibrary
 from hotline.content.budget import check_sms
 from hotline.content.compose import value_rows
-from hotline.content.loader import load_content, prompt_texts
+from hotline.content.loader import load_content
 from hotline.content.model import REFERENCE_LANG, UNIVERSAL, Content, ContentError, Language, Problem
+from hotline.content.prompts_file import prompt_texts
 from hotline.content.report import Table, doc_of, problem_at
 from hotline.content.script import VALUE_GROUPS, recording_slots, studio_slots
 from hotline.content.yamlio import YamlError, load

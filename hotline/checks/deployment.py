@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from hotline.content import render as P
-from hotline.content.loader import prompt_texts
 from hotline.content.model import REFERENCE_LANG, Content, Problem
+from hotline.content.prompts_file import prompt_texts
 from hotline.content.report import Table, doc_of, problem_at
 from hotline.content.script import inbound_only
 

@@ -18,8 +18,8 @@ from collections import deque
 
 from hotline.content import render as P
 from hotline.content.budget import longest_sms, sms_templates
-from hotline.content.loader import prompt_texts
 from hotline.content.model import Content, Problem
+from hotline.content.prompts_file import prompt_texts
 from hotline.content.report import Table, doc_of, problem_at
 from hotline.content.script import has_mine, mine_options, mine_utterances, node_utterances, reminder_options
 from hotline.rules.keywords import normalise
