@@ -107,7 +107,6 @@ class Settings:
     allowed_regions: tuple[str, ...]  # ISO codes of the numbers SMS may go to ("KZ")
     office_max_age_days: int
     call_state_ttl_minutes: int
-    caller_memory_days: int
     # Where the hotline is deployed (config/hotline.yaml, issue 15).
     sms_mode: str = "two-way"  # "one-way": nobody can reply by SMS (Kazakhstan: sender ID, no two-way)
     sender_id: str = ""  # the registered alphanumeric sender ID SMS come from in one-way mode

@@ -21,6 +21,65 @@ from hotline.rules.phones import known_region, normalise
 def read_settings(doc: Located, out: Collector) -> Settings | None:
     """The settings, or None when the file cannot be used (every problem is in `out`)."""
     before = len(out.problems)
+    languages = _languages(doc, out)
+    if len({l.key for l in languages.values()}) != len(languages):
+        out.add(doc, ("languages",), "two languages use the same key", "Give each language its own key.")
+    default = str(doc.data.get("default_language", "")) if isinstance(doc.data, dict) else ""
+    if default not in languages:
+        out.add(doc, ("default_language",), f"default_language '{default}' is not one of the languages",
+                f"Use one of: {', '.join(languages)}.")
+    keys_raw = get(doc, out, ("keys",), dict, "Set repeat, back, main, sms and more under 'keys:'.") or {}
+    keys = {}
+    for name in UNIVERSAL:
+        k = str(keys_raw.get(name, ""))
+        if name == "person" and not k:
+            keys[name] = ""  # no "talk to a person" key configured: the feature is off
+            continue
+        if len(k) != 1 or k not in KEYPAD:
+            out.add(doc, ("keys", name), f"universal key '{name}' must be one keypad key, not {k!r}",
+                    'Write the key in quotes, e.g. repeat: "9".')
+        keys[name] = k
+    if len(set(keys.values()) - {""}) != len([k for k in keys.values() if k]):
+        out.add(doc, ("keys",), "two universal keys share one key", "Give each universal key its own key.")
+    if isinstance(doc.data, dict) and "caller_memory_days" in doc.data:
+        out.add(doc, ("caller_memory_days",), "caller_memory_days is no longer read: the hotline does not remember "
+                "callers (every call starts with the language menu)", "Delete the line.", severity="warning")
+    ints = {}
+    for name, default_value in (("gather_timeout", 7), ("max_silences", 2), ("max_part_seconds", 30),
+                                ("call_state_ttl_minutes", 120)):
+        v = doc.data.get(name, default_value) if isinstance(doc.data, dict) else default_value
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            out.add(doc, (name,), f"'{name}' must be a whole number above 0, not {v!r}", "")
+        ints[name] = v
+    sms = doc.data.get("sms", {}) if isinstance(doc.data, dict) else {}
+    sms = sms if isinstance(sms, dict) else {}
+    for name in ("max_segments", "daily_cap"):
+        v = sms.get(name, 2 if name == "max_segments" else 10)
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            out.add(doc, ("sms", name), f"'sms.{name}' must be a whole number above 0, not {v!r}", "")
+    if "allowed_calling_codes" in sms:
+        out.add(doc, ("sms", "allowed_calling_codes"),
+                "sms.allowed_calling_codes is no longer read: calling code 7 is shared by Kazakhstan and Russia",
+                'Write the regions instead, as ISO codes: allowed_regions: ["KZ"] (add "KG" for Kyrgyzstan, ...).')
+    regions = sms.get("allowed_regions", ["KZ"])
+    if not isinstance(regions, list) or not regions or not all(isinstance(c, str) and known_region(c) for c in regions):
+        out.add(doc, ("sms", "allowed_regions"), f"sms.allowed_regions must be a list of region codes, not {regions!r}",
+                'Write two-letter ISO codes in quotes, e.g. ["KZ"] or ["KZ", "KG"].')
+        regions = ["KZ"]
+    mode, sender_id, phone_line = _deployment(doc, sms, out)
+    whatsapp = _whatsapp(doc, list(languages), out)
+    offices_cfg = doc.data.get("offices", {}) if isinstance(doc.data, dict) else {}
+    max_age = offices_cfg.get("max_age_days", 180) if isinstance(offices_cfg, dict) else 180
+    if any(p.severity == "error" for p in out.problems[before:]):
+        return None
+    return Settings(languages, default, Keys(**keys), ints["gather_timeout"], ints["max_silences"],
+                    ints["max_part_seconds"], sms.get("max_segments", 2), sms.get("daily_cap", 10),
+                    tuple(regions), int(max_age), ints["call_state_ttl_minutes"], mode, sender_id, phone_line,
+                    whatsapp)
+
+
+def _languages(doc: Located, out: Collector) -> dict[str, Language]:
+    """`languages:`: each with its key, locale and how it is spoken (a Twilio voice or played sound)."""
     langs_raw = get(doc, out, ("languages",), dict, "List each language under 'languages:'.") or {}
     languages: dict[str, Language] = {}
     for code, spec in langs_raw.items():
@@ -63,57 +122,7 @@ def read_settings(doc: Located, out: Collector) -> Settings | None:
         languages[code] = Language(code, key, str(speech), locale, str(spec.get("voice", "")),
                                    str(spec.get("say_language", "")), str(spec.get("tts_voice", "")),
                                    command, rate)
-    if len({l.key for l in languages.values()}) != len(languages):
-        out.add(doc, ("languages",), "two languages use the same key", "Give each language its own key.")
-    default = str(doc.data.get("default_language", "")) if isinstance(doc.data, dict) else ""
-    if default not in languages:
-        out.add(doc, ("default_language",), f"default_language '{default}' is not one of the languages",
-                f"Use one of: {', '.join(languages)}.")
-    keys_raw = get(doc, out, ("keys",), dict, "Set repeat, back, main, sms and more under 'keys:'.") or {}
-    keys = {}
-    for name in UNIVERSAL:
-        k = str(keys_raw.get(name, ""))
-        if name == "person" and not k:
-            keys[name] = ""  # no "talk to a person" key configured: the feature is off
-            continue
-        if len(k) != 1 or k not in KEYPAD:
-            out.add(doc, ("keys", name), f"universal key '{name}' must be one keypad key, not {k!r}",
-                    'Write the key in quotes, e.g. repeat: "9".')
-        keys[name] = k
-    if len(set(keys.values()) - {""}) != len([k for k in keys.values() if k]):
-        out.add(doc, ("keys",), "two universal keys share one key", "Give each universal key its own key.")
-    ints = {}
-    for name, default_value in (("gather_timeout", 7), ("max_silences", 2), ("max_part_seconds", 30),
-                                ("call_state_ttl_minutes", 120), ("caller_memory_days", 30)):
-        v = doc.data.get(name, default_value) if isinstance(doc.data, dict) else default_value
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            out.add(doc, (name,), f"'{name}' must be a whole number above 0, not {v!r}", "")
-        ints[name] = v
-    sms = doc.data.get("sms", {}) if isinstance(doc.data, dict) else {}
-    sms = sms if isinstance(sms, dict) else {}
-    for name in ("max_segments", "daily_cap"):
-        v = sms.get(name, 2 if name == "max_segments" else 10)
-        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-            out.add(doc, ("sms", name), f"'sms.{name}' must be a whole number above 0, not {v!r}", "")
-    if "allowed_calling_codes" in sms:
-        out.add(doc, ("sms", "allowed_calling_codes"),
-                "sms.allowed_calling_codes is no longer read: calling code 7 is shared by Kazakhstan and Russia",
-                'Write the regions instead, as ISO codes: allowed_regions: ["KZ"] (add "KG" for Kyrgyzstan, ...).')
-    regions = sms.get("allowed_regions", ["KZ"])
-    if not isinstance(regions, list) or not regions or not all(isinstance(c, str) and known_region(c) for c in regions):
-        out.add(doc, ("sms", "allowed_regions"), f"sms.allowed_regions must be a list of region codes, not {regions!r}",
-                'Write two-letter ISO codes in quotes, e.g. ["KZ"] or ["KZ", "KG"].')
-        regions = ["KZ"]
-    mode, sender_id, phone_line = _deployment(doc, sms, out)
-    whatsapp = _whatsapp(doc, list(languages), out)
-    offices_cfg = doc.data.get("offices", {}) if isinstance(doc.data, dict) else {}
-    max_age = offices_cfg.get("max_age_days", 180) if isinstance(offices_cfg, dict) else 180
-    if len(out.problems) > before:
-        return None
-    return Settings(languages, default, Keys(**keys), ints["gather_timeout"], ints["max_silences"],
-                    ints["max_part_seconds"], sms.get("max_segments", 2), sms.get("daily_cap", 10),
-                    tuple(regions), int(max_age), ints["call_state_ttl_minutes"],
-                    ints["caller_memory_days"], mode, sender_id, phone_line, whatsapp)
+    return languages
 
 
 SMS_MODES = ("two-way", "one-way")

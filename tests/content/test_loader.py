@@ -129,3 +129,13 @@ def test_a_broken_audio_manifest_means_no_recording_is_trusted(tree: Path) -> No
     assert AudioLibrary(tree / "audio").usable("en", "welcome", "Hello.") is not None  # unverified: played
     (tree / "audio" / "manifest.yaml").write_text("en: [unclosed\n", encoding="utf-8")
     assert AudioLibrary(tree / "audio").usable("en", "welcome", "Hello.") is None
+
+
+def test_the_old_caller_memory_setting_is_a_warning_that_says_nothing_is_remembered(tree: Path) -> None:
+    """Language memory is gone (issue 14, S3): an old config's caller_memory_days must not suggest it."""
+    edit(tree / "config" / "hotline.yaml", "call_state_ttl_minutes: 120\n",
+         "call_state_ttl_minutes: 120\ncaller_memory_days: 30\n")
+    content = load_content(tree)
+    assert [str(w) for w in content.warnings if "caller_memory_days" in str(w)] == [
+        "WARNING config/hotline.yaml:88: caller_memory_days is no longer read: the hotline does not remember "
+        "callers (every call starts with the language menu)\n    How to fix: Delete the line."]
