@@ -56,7 +56,6 @@ def read_menu(doc: Located, settings: Settings | None, offices: dict[str, Office
           out: Collector) -> dict[str, Node]:
     """The menu nodes; a node that cannot be used is reported and left out."""
     raw = get(doc, out, ("nodes",), dict, "List the menu nodes under 'nodes:'.") or {}
-    universal = set(settings.keys.universal()) if settings else set()
     nodes: dict[str, Node] = {}
     parents: dict[str, list[str]] = {}
     misspelt: dict[str, str] = {}  # node -> the misspelt name a key points to instead
@@ -67,24 +66,7 @@ def read_menu(doc: Located, settings: Settings | None, offices: dict[str, Office
                     "Add type: menu, content, office or reminders.")
             continue
         options = {str(k): str(v) for k, v in (spec.get("options") or {}).items()}
-        for key, target in options.items():
-            if len(key) != 1 or key not in KEYPAD:
-                out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': '{key}' is not a keypad key",
-                        'Use one key in quotes, "1" to "9".')
-            elif key in universal:
-                meaning = settings.keys.universal()[key] if settings else ""
-                out.add(doc, ("nodes", nid, "options", key),
-                        f"menu '{nid}': key {key} is the universal '{meaning}' key and cannot be an option",
-                        _free_key_fix(nid, options, universal))
-            if target not in raw:
-                meant = closest(target, [n for n in raw if n != nid])
-                if meant:
-                    misspelt[meant] = target
-                out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': key {key} points to '{target}', "
-                        "which does not exist." + (f" Did you mean '{meant}'?" if meant else ""),
-                        f"Write '{meant}' instead of '{target}'." if meant else
-                        f"Add a node '{target}' or point the key to an existing node.")
-            parents.setdefault(target, []).append(nid)
+        _check_options(doc, nid, options, raw, settings, parents, misspelt, out)
         if spec["type"] == "menu" and not options:
             out.add(doc, ("nodes", nid), f"menu '{nid}' has no options (a dead end)", "Add options: or change its type.")
         if spec["type"] != "menu" and options:
@@ -99,16 +81,53 @@ def read_menu(doc: Located, settings: Settings | None, offices: dict[str, Office
             if not sms:
                 out.add(doc, ("nodes", nid), f"content node '{nid}' has no sms template",
                         f"Add sms: sms.{nid} and write that template in every prompts file.")
-            for code, table in prompts.items():
-                parts = table.get(nid)
-                if isinstance(parts, list) and any(isinstance(p, dict) for p in parts):
-                    continue  # a part with an unquoted ": " in it: reported on its own line in the prompts file
-                if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p.strip() for p in parts)):
-                    out.add(doc, ("nodes", nid), f"content node '{nid}' has no text in prompts/{code}.yaml",
-                            f"Add '{nid}:' to prompts/{code}.yaml as a list of short parts ('- ...').")
+            _check_topic_texts(doc, nid, prompts, out)
         nodes[nid] = Node(nid, spec["type"], options, office, sms)
     if "main" not in nodes:
         out.add(doc, ("nodes",), "there is no 'main' node", "The call starts at 'main': add it.")
+    _check_reachable(doc, nodes, parents, misspelt, out)
+    return {nid: Node(n.id, n.type, n.options, n.office, n.sms, (parents.get(nid) or [""])[0])
+            for nid, n in nodes.items()}
+
+
+def _check_options(doc: Located, nid: str, options: dict[str, str], raw: dict, settings: Settings | None,
+                   parents: dict[str, list[str]], misspelt: dict[str, str], out: Collector) -> None:
+    """Each key of a menu: a keypad key, not a universal one, pointing to a node that exists."""
+    universal = set(settings.keys.universal()) if settings else set()
+    for key, target in options.items():
+        if len(key) != 1 or key not in KEYPAD:
+            out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': '{key}' is not a keypad key",
+                    'Use one key in quotes, "1" to "9".')
+        elif key in universal:
+            meaning = settings.keys.universal()[key] if settings else ""
+            out.add(doc, ("nodes", nid, "options", key),
+                    f"menu '{nid}': key {key} is the universal '{meaning}' key and cannot be an option",
+                    _free_key_fix(nid, options, universal))
+        if target not in raw:
+            meant = closest(target, [n for n in raw if n != nid])
+            if meant:
+                misspelt[meant] = target
+            out.add(doc, ("nodes", nid, "options", key), f"menu '{nid}': key {key} points to '{target}', "
+                    "which does not exist." + (f" Did you mean '{meant}'?" if meant else ""),
+                    f"Write '{meant}' instead of '{target}'." if meant else
+                    f"Add a node '{target}' or point the key to an existing node.")
+        parents.setdefault(target, []).append(nid)
+
+
+def _check_topic_texts(doc: Located, nid: str, prompts: dict[str, dict], out: Collector) -> None:
+    """A content node needs its parts, as a list of texts, in every language."""
+    for code, table in prompts.items():
+        parts = table.get(nid)
+        if isinstance(parts, list) and any(isinstance(p, dict) for p in parts):
+            continue  # a part with an unquoted ": " in it: reported on its own line in the prompts file
+        if not (isinstance(parts, list) and parts and all(isinstance(p, str) and p.strip() for p in parts)):
+            out.add(doc, ("nodes", nid), f"content node '{nid}' has no text in prompts/{code}.yaml",
+                    f"Add '{nid}:' to prompts/{code}.yaml as a list of short parts ('- ...').")
+
+
+def _check_reachable(doc: Located, nodes: dict[str, Node], parents: dict[str, list[str]],
+                     misspelt: dict[str, str], out: Collector) -> None:
+    """Every node but main is the option of exactly one menu and can be reached from main."""
     for nid in nodes:
         ps = parents.get(nid, [])
         if nid != "main" and not ps and nid in misspelt:
@@ -129,8 +148,6 @@ def read_menu(doc: Located, settings: Settings | None, offices: dict[str, Office
         if nid not in seen and parents.get(nid):
             out.add(doc, ("nodes", nid), f"node '{nid}' cannot be reached from the main menu",
                     "Make it an option of a menu that the main menu leads to.")
-    return {nid: Node(n.id, n.type, n.options, n.office, n.sms, (parents.get(nid) or [""])[0])
-            for nid, n in nodes.items()}
 
 
 def _free_key_fix(nid: str, options: dict[str, str], universal: set[str]) -> str:
