@@ -195,6 +195,15 @@ def parse_text(text: str, today: date) -> date:
     """
     if not text or not text.strip():
         raise DateError("empty")
+    numbers, month = _tokens(text)
+    day, month, year_text = _day_month_year(numbers, month)
+    if year_text is None:
+        return resolve_day_month(day, month, today)
+    return _with_year(day, month, year_text, today)
+
+
+def _tokens(text: str) -> tuple[list[str], int | None]:
+    """The numbers of a typed date, and its month when it is written as a word."""
     tokens = _TOKEN.findall(_ascii_digits(unicodedata.normalize("NFC", text)))
     numbers: list[str] = []
     month: int | None = None
@@ -210,7 +219,11 @@ def parse_text(text: str, today: date) -> date:
             month = found
     if any(len(n) not in (1, 2, 4) for n in numbers):
         raise DateError("unreadable", "numbers must have 1, 2 or 4 digits")
+    return numbers, month
 
+
+def _day_month_year(numbers: list[str], month: int | None) -> tuple[int, int, str | None]:
+    """Which number is the day, the month and the year (None when no year was typed)."""
     year_text: str | None
     if month is not None:  # "3 дек", "December 3", "3 dec 2025", "dec 3 25"
         if len(numbers) == 1 and len(numbers[0]) <= 2:
@@ -238,9 +251,11 @@ def parse_text(text: str, today: date) -> date:
         day, month = int(day_text), int(month_text)
     else:
         raise DateError("unreadable", "expected a day and a month")
+    return day, month, year_text
 
-    if year_text is None:
-        return resolve_day_month(day, month, today)
+
+def _with_year(day: int, month: int, year_text: str, today: date) -> date:
+    """A date typed with its year: a real day, not before the earliest year, not in the future."""
     _check_day_month(day, month)
     if len(year_text) == 1:
         raise DateError("unreadable", "a year has 2 or 4 digits")
