@@ -25,6 +25,7 @@ TOKEN = "bench-auth-token-0123456789abcdef"
 SID = "AC" + "b" * 32
 PUBLIC = "https://hotline.example.org"
 SECRET = "bench-secret-key-for-the-vault-0123456789"
+SESSION_KEY = "bench-session-key-for-the-dashboard-0123456789"  # production wants its own, not SECRET
 FROM_NUMBER = "+77000000000"
 # 11:00 in Almaty on a weekday: outside quiet hours, so nothing is deferred.
 DAYTIME = "2026-12-07T11:00:00+05:00"
@@ -99,7 +100,7 @@ def hotline_env(redis_url: str, twilio_url: str | None = None, clock_start: str 
     """Environment for a hotline process as a deployment sets it: signed webhooks, a real Redis."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "HOTLINE_", "REDIS_URL", "PUBLIC_URL"))}
     env.update({"REDIS_URL": redis_url, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_URL": PUBLIC, "HOTLINE_SECRET_KEY": SECRET,
-                "HOTLINE_ENV": "production", "HOTLINE_CONTENT_DIR": str(ROOT),
+                "HOTLINE_SESSION_KEY": SESSION_KEY, "HOTLINE_ENV": "production", "HOTLINE_CONTENT_DIR": str(ROOT),
                 "HOTLINE_DATA_DIR": str((data_dir or OUT / "var").resolve()), "PYTHONPATH": str(ROOT),
                 "PYTHONUNBUFFERED": "1"})
     if twilio_url:
