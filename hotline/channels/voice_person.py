@@ -262,7 +262,7 @@ def recording_status() -> Response:
     sid = request.form.get("RecordingSid", "")[:64]
     status = request.form.get("RecordingStatus", "")
     url = request.form.get("RecordingUrl", "")
-    if status != "completed" or not recordings.MEDIA.match(url):
+    if status != "completed" or not recordings.acceptable(hl, url):
         inbox.update(hl, iid, recording="absent" if status == "absent" else "failed")
         if sid:
             recordings.delete_at_twilio(hl, sid)

@@ -6,14 +6,19 @@ SMS that would reach their phone (from the local outbox, number masked).
 """
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
 import shutil
 import subprocess
 import tempfile
+import threading
+import wave
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 from urllib.error import HTTPError, URLError
@@ -52,6 +57,8 @@ def _sign(token: str, url: str, form: dict[str, str]) -> dict[str, str]:
 
 
 class Transport(Protocol):
+    token: str  # the auth token it signs with; "" = local mode
+
     def post(self, path: str, form: dict[str, str]) -> str: ...
     def audio(self, url: str) -> bytes | None: ...
     def spoken_text(self, url: str) -> str | None: ...
@@ -189,7 +196,8 @@ class Loudspeaker:
 
 
 def simulate_call(transport: Transport, caller: str, next_key: Callable[[int], str | None],
-                  echo: Callable[[str], None] = click.echo, speaker: Loudspeaker | None = None) -> None:
+                  echo: Callable[[str], None] = click.echo, speaker: Loudspeaker | None = None,
+                  message: bytes | None = None) -> None:
     """Drive one call to its end: speak each answer, show new SMS, ask for keys, follow redirects."""
     form = {"CallSid": "CA" + secrets.token_hex(16), "From": caller, "To": HOTLINE_NUMBER,
             "AccountSid": "AC" + "0" * 32, "CallStatus": "in-progress"}
@@ -203,9 +211,91 @@ def simulate_call(transport: Transport, caller: str, next_key: Callable[[int], s
             if speaker:
                 speaker.speak(item, transport)
         sent = show_new_sms(transport, sent, echo)
-        step = _next_step(root, next_key, echo)
+        step = _twilio_part(root, transport, form, message, echo) or _next_step(root, next_key, echo)
     transport.post("/voice/status", {**form, "CallStatus": "completed"})
     echo("[call ended]")
+
+
+def _twilio_part(root: ET.Element, transport: Transport, form: dict[str, str], message: bytes | None,
+                 echo: Callable[[str], None]) -> tuple[str, dict[str, str]] | None:
+    """What Twilio does for <Dial> and <Record>, so a local call can reach the inbox (None: neither)."""
+    dial, record = root.find("Dial"), root.find("Record")
+    if dial is not None:
+        for number in dial.findall("Number"):
+            echo(f"[ringing the caseworker on shift at {mask((number.text or '').strip())} ...]")
+        echo("[in the simulator nobody presses 1: no answer]")
+        action = dial.get("action")
+        return (_path(action), {"DialCallStatus": "no-answer", "DialCallDuration": "0"}) if action else None
+    if record is None:
+        return None
+    audio = message if message is not None else sample_message()
+    sid, key = "RE" + secrets.token_hex(16), record.get("finishOnKey", "#")
+    path = f"/2010-04-01/Accounts/{form['AccountSid']}/Recordings/{sid}"
+    fields = {"RecordingSid": sid, "RecordingDuration": str(_seconds(audio))}
+    echo(f"[beep: the caller leaves a {fields['RecordingDuration']}-second message and presses {key}]")
+    callback = record.get("recordingStatusCallback")
+    if callback and not transport.token:  # with Twilio credentials the real Twilio must do this
+        with _serving(path + ".mp3", audio) as base:
+            fields["RecordingUrl"] = base + path
+            transport.post(_path(callback), {**form, **fields, "RecordingStatus": "completed"})
+        echo("[recording ready: the hotline fetched it from the simulator, like Twilio's media URL]")
+    return _path(record.get("action", "")), {**fields, "Digits": key}
+
+
+def sample_message() -> bytes:
+    """A short spoken WAV (espeak-ng), or a second of a tone without it."""
+    espeak = shutil.which("espeak-ng")
+    if espeak:
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "message.wav"
+            subprocess.run([espeak, "-v", "en", "-w", str(wav), "This is a test message from the simulator."],
+                           capture_output=True, timeout=30)
+            if wav.exists():
+                return wav.read_bytes()
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(1)
+        w.setframerate(8000)
+        w.writeframes(bytes(128 + (40 if (i // 9) % 2 else -40) for i in range(8000)))  # ~440 Hz square
+    return out.getvalue()
+
+
+def _seconds(audio: bytes) -> int:
+    """Whole seconds of a WAV (at least 1); 1 for anything else (an mp3 given with --message)."""
+    try:
+        with wave.open(io.BytesIO(audio), "rb") as w:
+            return max(1, round(w.getnframes() / w.getframerate()))
+    except (wave.Error, EOFError):
+        return 1
+
+
+@contextmanager
+def _serving(path: str, body: bytes) -> Iterator[str]:
+    """Serve `body` at `path` on a loopback port while the hotline fetches it; yields the base URL."""
+
+    class Media(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            found = self.path == path
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Media)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
 
 
 def show_new_sms(transport: Transport, seen: int, echo: Callable[[str], None]) -> int:
@@ -277,7 +367,10 @@ def typed(_digits: int) -> str | None:
 @click.option("--sms", "sms_body", default=None, metavar="TEXT", help='Send one SMS instead of calling, e.g. "HELP".')
 @click.option("--from", "caller", default=DEFAULT_CALLER, show_default=True, help="The caller's number.")
 @click.option("--speak", is_flag=True, help="Say it aloud (espeak-ng and aplay/paplay/play).")
-def simulate_command(url: str | None, keys: str | None, sms_body: str | None, caller: str, speak: bool) -> None:
+@click.option("--message", "message_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The voice message to leave when asked to record (WAV or mp3; default: a short spoken test message).")
+def simulate_command(url: str | None, keys: str | None, sms_body: str | None, caller: str, speak: bool,
+                     message_file: Path | None) -> None:
     """A call (or an SMS) in the terminal through the real webhooks: hear the menus, press keys, see the SMS."""
     from hotline.cli.serve import running_url
 
@@ -302,7 +395,8 @@ def simulate_command(url: str | None, keys: str | None, sms_body: str | None, ca
         speaker = Loudspeaker() if speak else None
         if speaker and speaker.missing():
             click.echo(speaker.missing())
-        simulate_call(transport, caller, scripted(keys) if keys is not None else typed, speaker=speaker)
+        simulate_call(transport, caller, scripted(keys) if keys is not None else typed, speaker=speaker,
+                      message=message_file.read_bytes() if message_file else None)
     except SimulationError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

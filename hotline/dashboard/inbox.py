@@ -75,7 +75,8 @@ def inbox_audio(iid: str) -> ResponseReturnValue:
     if audio is None:
         abort(404, "The recording has not been received (yet).")
     audit.record(hl, actor=_me(), action="voicemail.listen", item=iid)
-    return Response(audio, mimetype="audio/mpeg", headers={"Cache-Control": "no-store"})
+    kind = "audio/wav" if audio[:4] == b"RIFF" else "audio/mpeg"  # Twilio's mp3, or the simulator's WAV
+    return Response(audio, mimetype=kind, headers={"Cache-Control": "no-store"})
 
 
 @operator_bp.post("/inbox/<iid>/call")

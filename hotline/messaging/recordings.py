@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MEDIA = re.compile(r"^https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/RE[0-9a-f]{32}$")
+# `hotline simulate` plays Twilio's part of <Record> in local mode: the same path, from its own
+# loopback server. Accepted only with no Twilio credentials at all and outside production.
+SIMULATED_MEDIA = re.compile(r"^http://(127\.0\.0\.1|\[::1\]):[0-9]{1,5}/2010-04-01/Accounts/AC[0-9a-f]{32}/Recordings/RE[0-9a-f]{32}$")
 SWEEP_AFTER_SECONDS = 10 * 60   # a callback this late is taken as lost: ask Twilio
 SWEEP_GIVE_UP_SECONDS = 2 * 86400
 
@@ -30,10 +33,21 @@ def media_url(hl: "Hotline", sid: str) -> str:
     return f"https://api.twilio.com/2010-04-01/Accounts/{hl.config.get('TWILIO_ACCOUNT_SID', '')}/Recordings/{sid}"
 
 
+def simulated(cfg: dict, url: str) -> bool:
+    """A recording the local simulator serves: never in production, never with Twilio credentials."""
+    local = not (cfg.get("TWILIO_AUTH_TOKEN") or cfg.get("TWILIO_ACCOUNT_SID")) and cfg.get("HOTLINE_ENV") != "production"
+    return local and bool(SIMULATED_MEDIA.match(url))
+
+
+def acceptable(hl: "Hotline", url: str) -> bool:
+    """Twilio's media URL (anything else would let a forged callback make us fetch it), or the simulator's."""
+    return bool(MEDIA.match(url)) or simulated(hl.config, url)
+
+
 def take(hl: "Hotline", iid: str, sid: str, url: str, duration: int) -> str:
     """Fetch, encrypt, store, delete at Twilio. Returns stored, gone (item deleted: only deleted at
     Twilio), or failed (left for the sweep)."""
-    if not MEDIA.match(url):
+    if not acceptable(hl, url):
         return "failed"
     if inbox.get(hl, iid) is None:  # STOP or DELETE came first: keep nothing, leave nothing there
         delete_at_twilio(hl, sid)
@@ -54,7 +68,7 @@ def take(hl: "Hotline", iid: str, sid: str, url: str, duration: int) -> str:
 def _fetch(hl: "Hotline", url: str) -> bytes | None:
     cfg = hl.config
     base = str(cfg.get("TWILIO_API_URL") or "").rstrip("/")
-    target = re.sub(r"^https?://[^/]+", base, url) if base else url
+    target = re.sub(r"^https?://[^/]+", base, url) if base and not simulated(cfg, url[:-4]) else url
     try:
         resp = requests.get(target, auth=(cfg.get("TWILIO_ACCOUNT_SID", ""), cfg.get("TWILIO_AUTH_TOKEN", "")), timeout=10)
     except requests.RequestException as exc:

@@ -38,13 +38,13 @@ def person_content(tmp: Path) -> Path:
     return root
 
 
-def dashboard(app, password: str = "pw-for-the-inbox"):
+def dashboard(app, password: str = "pw-for-the-inbox", name: str = "operator"):
     """A logged-in dashboard client and its CSRF token (the one login helper of this file)."""
     client = app.test_client()
     page = client.get("/operator/login").get_data(as_text=True)
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     # local mode: OPERATOR_PASSWORD is an admin account called "operator"
-    client.post("/operator/login", data={"csrf": token, "name": "operator", "password": password})
+    client.post("/operator/login", data={"csrf": token, "name": name, "password": password})
     page = client.get("/operator/").get_data(as_text=True)
     return client, re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
