@@ -9,11 +9,9 @@ from werkzeug.serving import make_server
 
 from hotline.runtime import stats
 from support import make_app
+from support.browser import ARGS, chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 pytestmark = pytest.mark.browser
 
@@ -37,12 +35,10 @@ def server(r, clock, tmp_path, tts_cache):
 @pytest.fixture
 def browser(server):
     """A Chromium page, and the console errors and CSP violations it reports."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium: `make test` installs it (the Makefile's `system` target)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
         page = browser.new_page()
         page.set_default_timeout(15_000)
         errors: list[str] = []

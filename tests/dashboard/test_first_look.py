@@ -11,11 +11,11 @@ from werkzeug.serving import make_server
 
 from hotline.runtime import stats
 from support import make_app, rest_app
+from support.browser import ARGS as BROWSER_ARGS
+from support.browser import chromium as chromium_path
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic", "--autoplay-policy=no-user-gesture-required"]
+ARGS = [*BROWSER_ARGS, "--autoplay-policy=no-user-gesture-required"]
 NARROW = {"width": 390, "height": 844}
 PAGES = ["/operator/", "/operator/menu", "/operator/phone", "/operator/checks", "/operator/reminders", "/operator/audit"]
 
@@ -81,12 +81,10 @@ def server(r, clock, tmp_path, tts_cache):
 
 @pytest.fixture
 def chromium():
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium: `make test` installs it (the Makefile's `system` target)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium_path(), args=ARGS)
         yield browser
         browser.close()
 

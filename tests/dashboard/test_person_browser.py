@@ -9,11 +9,8 @@ from werkzeug.serving import make_server
 
 from hotline.people import caseworkers, inbox
 from support import CALLER, rest_app
+from support.browser import ARGS, chromium
 from support.person import AIGERIM, HOTLINE, MP3, person_content
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 
 PASSWORD = "inbox password for the browser"
 pytestmark = pytest.mark.browser
@@ -33,8 +30,6 @@ def served(r, clock, tmp_path, tts_cache, fake):
 
 
 def test_claim_play_and_call_back_in_the_browser(served, fake, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium: `make test` installs it")
     from playwright.sync_api import expect, sync_playwright
 
     base, hl = served
@@ -42,7 +37,7 @@ def test_claim_play_and_call_back_in_the_browser(served, fake, tmp_path: Path) -
     iid = inbox.create(hl, "voicemail", CALLER, "ru", "appeal", "CA" + "1" * 32, recording="pending")
     assert inbox.store_recording(hl, iid, MP3, 7)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=ARGS)
         page = browser.new_page()
         page.set_default_timeout(15_000)
         errors: list[str] = []

@@ -9,12 +9,10 @@ import pytest
 from werkzeug.serving import make_server
 
 from support import Call, Twilio, edit, make_app
+from support.browser import ARGS, chromium
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "correct horse battery staple"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 MIC = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"]
 WELCOME = "Сәлеметсіз бе. Бұл Қазақстанда қорғау сұрау туралы тегін ақпарат."
 
@@ -39,13 +37,11 @@ def welcome_plays(app, r, n: int) -> list[str]:
 
 
 def test_record_in_the_browser_and_the_next_call_plays_it(served, tree: Path, r) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium: `make test` installs it (the Makefile's `system` target)")
     from playwright.sync_api import expect, sync_playwright
 
     app, base = served
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + MIC)
+        browser = p.chromium.launch(executable_path=chromium(), args=ARGS + MIC)
         page = browser.new_page()
         page.set_default_timeout(20_000)
         errors: list[str] = []
