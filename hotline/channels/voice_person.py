@@ -85,17 +85,21 @@ def whisper() -> Response:
     """Runs on the caseworker's phone after they answer, before the caller is joined."""
     call = Call()
     handoff = call.content.handoff
-    wlang = call.content.lang(handoff.whisper_language)
     topic = request.args.get("t", "")
     label = _topic_label(call, topic)
     text = handoff.whisper_text("call", language=handoff.language_name(request.args.get("l", "")), topic=label)
-    resp = VoiceResponse()
-    g = resp.gather(num_digits=1, timeout=8, method="POST", action_on_empty_result=False,
-                    action=_url("person/accept", p=request.args.get("p", "")))
+    return _twiml(_whisper(call, VoiceResponse(), text, _url("person/accept", p=request.args.get("p", "")), 8))
+
+
+def _whisper(call: Call, resp: VoiceResponse, text: str, action: str, timeout: int) -> VoiceResponse:
+    """What a caseworker hears before anyone is joined: `text`, then 1 to take it; else "missed"."""
+    handoff = call.content.handoff
+    wlang = call.content.lang(handoff.whisper_language)
+    g = resp.gather(num_digits=1, timeout=timeout, method="POST", action_on_empty_result=False, action=action)
     call.speaker.add(g, wlang, [Utterance(text)])
     call.speaker.add(resp, wlang, [Utterance(handoff.whisper_text("missed"))])
     resp.hangup()
-    return _twiml(resp)
+    return resp
 
 
 @person_bp.post("/person/accept")
@@ -280,7 +284,6 @@ def bridge() -> Response:
     """The caseworker answered the hotline's call: say what it is, join the caller on 1."""
     call = Call()
     handoff = call.content.handoff
-    wlang = call.content.lang(handoff.whisper_language)
     iid = request.args.get("i", "")[:40]
     item = inbox.get(call.hl, iid)
     resp = VoiceResponse()
@@ -289,12 +292,7 @@ def bridge() -> Response:
         return _twiml(resp)
     kind = handoff.whisper_text("voicemail" if item.kind == "voicemail" else "request")
     text = handoff.whisper_text("callback", language=handoff.language_name(item.lang), kind=kind)
-    g = resp.gather(num_digits=1, timeout=10, method="POST", action_on_empty_result=False,
-                    action=_url("person/bridge-go", i=iid))
-    call.speaker.add(g, wlang, [Utterance(text)])
-    call.speaker.add(resp, wlang, [Utterance(handoff.whisper_text("missed"))])
-    resp.hangup()
-    return _twiml(resp)
+    return _twiml(_whisper(call, resp, text, _url("person/bridge-go", i=iid), 10))
 
 
 @person_bp.post("/person/bridge-go")
