@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 import redis
@@ -86,15 +87,20 @@ def writes():
     return pipe
 
 
-def flush_writes(response: Response) -> Response:
-    """after_request: send the request's writes in one round trip, before the answer; best effort
-    (call state, counters, caller memory: a caller is never kept waiting for them)."""
+def send_writes() -> None:
+    """Send the request's writes in one round trip, before the answer; best effort (call state,
+    counters, caller memory: a caller is never kept waiting for them)."""
     pipe = g.pop("voice_writes", None)
     if pipe is not None and len(pipe):
         try:
             pipe.execute()
         except redis.RedisError:
             pass
+
+
+def flush_writes(response: Response) -> Response:
+    """after_request: the webhook's writes (send_writes), just before its answer."""
+    send_writes()
     return response
 
 
@@ -104,12 +110,17 @@ def voice_url(path: str, **params: object) -> str:
 
 
 class Call:
-    """One webhook's view of the call: who, which language, and how to speak."""
+    """One webhook's view of the call: who, which language, and how to speak.
 
-    def __init__(self) -> None:
+    `args` (the URL's query) and `form` (what Twilio posted) default to the request's; the dashboard's
+    phone passes its own, so the same step functions answer it without an HTTP request."""
+
+    def __init__(self, args: Mapping[str, str] | None = None, form: Mapping[str, str] | None = None) -> None:
         self.hl = current()
         self.content: Content = self.hl.content
-        form = request.form
+        self.args: Mapping[str, str] = request.args if args is None else args
+        self.form: Mapping[str, str] = request.form if form is None else form
+        form = self.form
         self.sid = form.get("CallSid", "")[:64]
         # A call the hotline placed (an automatic call-back) has the person on the "To" side.
         outbound = form.get("Direction", "") == "outbound-api"
@@ -121,7 +132,7 @@ class Call:
     def lang(self) -> Language:
         """The URL's language, else the one stored for this call (read only if needed)."""
         if self._lang is None:
-            self._lang = self.content.lang(request.args.get("l", "") or self._stored_lang())
+            self._lang = self.content.lang(self.args.get("l", "") or self._stored_lang())
         return self._lang
 
     @lang.setter

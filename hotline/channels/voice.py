@@ -7,13 +7,27 @@ number is remembered between calls, issue 14).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
+from urllib.parse import parse_qsl, urlsplit
 
 import redis
 from flask import Blueprint, Response, request
 from twilio.twiml.voice_response import VoiceResponse
+from werkzeug.datastructures import MultiDict
 
 from hotline.channels import voice_person, voice_proof
-from hotline.channels.call import Call, flush_writes, goodbye, int_arg, language_menu, render, twiml_response, voice_url, writes
+from hotline.channels.call import (
+    Call,
+    flush_writes,
+    goodbye,
+    int_arg,
+    language_menu,
+    render,
+    send_writes,
+    twiml_response,
+    voice_url,
+    writes,
+)
 from hotline.channels.voice_proof import PROOF_ACTIONS
 from hotline.channels.voice_reminders import reminder_mine, reminder_step
 from hotline.channels.webhooks import twilio_signed
@@ -38,74 +52,110 @@ voice_bp.after_request(flush_writes)  # each webhook's writes: one pipeline, jus
 @voice_bp.post("")
 @twilio_signed
 def incoming() -> Response:
-    """A call comes in: every caller hears the same first answer, the language menu.
-
-    Nothing about the number is looked up: a remembered language that skipped this menu told anyone
-    who forged a caller ID whether that number had called before (issue 14, S3).
-    """
-    call = Call()
-    call.count("call.started")
-    spoken = request.args.get("l", "") if request.args.get("cb") else ""
-    if spoken in call.content.settings.languages and call.content.handoff:
-        # Our own call back to a number that called the missed-call line: Twilio signs this URL with
-        # its language, and only the real phone hears it, so the caller ID here decides nothing.
-        call.lang = call.content.lang(spoken)
-        call.count(f"call.lang.{spoken}")
-        return twiml_response(render(call, "main", notices=[call.u("person.calling_back")]))
-    return twiml_response(language_menu(call))
+    return twiml_response(on_incoming(Call()))
 
 
 @voice_bp.post("/lang")
 @twilio_signed
 def choose_language() -> Response:
-    call = Call()
-    digits = request.form.get("Digits", "")
-    if not digits:
-        silences = int_arg(request.args.get("s"))
-        if silences > call.content.settings.max_silences:
-            return twiml_response(goodbye(call))
-        return twiml_response(language_menu(call, silences))
-    chosen = next((code for code, lang in call.content.settings.languages.items() if lang.key == digits), None)
-    if chosen is None:
-        return twiml_response(language_menu(call))
-    call.lang = call.content.lang(chosen)
-    call.count(f"call.lang.{chosen}")
-    return twiml_response(render(call, "main", notices=first_words(call.content, call.lang.code)))
+    return twiml_response(on_language(Call()))
 
 
 @voice_bp.post("/node")
 @twilio_signed
 def node_view() -> Response:
-    """Redirect target: the same node again, after silence (with a count) or a notice."""
-    call = Call()
-    node_id = request.args.get("n", "main")
-    if node_id not in call.content.nodes:
-        node_id = "main"  # content changed under a live call: start from the top, never fail
-    silences = int_arg(request.args.get("s"))
-    if silences > call.content.settings.max_silences:
-        return twiml_response(goodbye(call))
-    notices = [call.u("error.silence")] if silences else []
-    if call.content.nodes[node_id].type == "reminders" and request.args.get("st"):
-        return twiml_response(reminder_step(call, request.args.get("st", ""), silences, notices))
-    return twiml_response(render(call, node_id, int_arg(request.args.get("p")), notices, silences))
+    return twiml_response(on_node(Call()))
 
 
 @voice_bp.post("/key")
 @twilio_signed
 def key_view() -> Response:
-    """A key press on a node."""
-    call = Call()
-    node_id = request.args.get("n", "main")
+    return twiml_response(on_key(Call()))
+
+
+# ---- the steps of a call: what each webhook answers, also for the dashboard's phone ------------
+
+def on_incoming(call: Call) -> str:
+    """A call comes in: every caller hears the same first answer, the language menu.
+
+    Nothing about the number is looked up: a remembered language that skipped this menu told anyone
+    who forged a caller ID whether that number had called before (issue 14, S3).
+    """
+    call.count("call.started")
+    spoken = call.args.get("l", "") if call.args.get("cb") else ""
+    if spoken in call.content.settings.languages and call.content.handoff:
+        # Our own call back to a number that called the missed-call line: Twilio signs this URL with
+        # its language, and only the real phone hears it, so the caller ID here decides nothing.
+        call.lang = call.content.lang(spoken)
+        call.count(f"call.lang.{spoken}")
+        return render(call, "main", notices=[call.u("person.calling_back")])
+    return language_menu(call)
+
+
+def on_language(call: Call) -> str:
+    """A key (or silence) on the language menu."""
+    digits = call.form.get("Digits", "")
+    if not digits:
+        silences = int_arg(call.args.get("s"))
+        if silences > call.content.settings.max_silences:
+            return goodbye(call)
+        return language_menu(call, silences)
+    chosen = next((code for code, lang in call.content.settings.languages.items() if lang.key == digits), None)
+    if chosen is None:
+        return language_menu(call)
+    call.lang = call.content.lang(chosen)
+    call.count(f"call.lang.{chosen}")
+    return render(call, "main", notices=first_words(call.content, call.lang.code))
+
+
+def on_node(call: Call) -> str:
+    """Redirect target: the same node again, after silence (with a count) or a notice."""
+    node_id = call.args.get("n", "main")
     if node_id not in call.content.nodes:
-        return twiml_response(render(call, "main"))
+        node_id = "main"  # content changed under a live call: start from the top, never fail
+    silences = int_arg(call.args.get("s"))
+    if silences > call.content.settings.max_silences:
+        return goodbye(call)
+    notices = [call.u("error.silence")] if silences else []
+    if call.content.nodes[node_id].type == "reminders" and call.args.get("st"):
+        return reminder_step(call, call.args.get("st", ""), silences, notices)
+    return render(call, node_id, int_arg(call.args.get("p")), notices, silences)
+
+
+def on_key(call: Call) -> str | VoiceResponse:
+    """A key press on a node."""
+    node_id = call.args.get("n", "main")
+    if node_id not in call.content.nodes:
+        return render(call, "main")
     node = call.content.nodes[node_id]
-    part = int_arg(request.args.get("p"))
-    digits = request.form.get("Digits", "")
+    part = int_arg(call.args.get("p"))
+    digits = call.form.get("Digits", "")
     if not set(digits) <= KEYPAD:  # '²', '٣', '５': isdigit() says yes, a keypad never sends them
         digits = "?"  # a key no step uses: each step answers it as a wrong key, never with an exception
-    if node.type == "reminders" and request.args.get("st"):
-        return twiml_response(reminder_step(call, request.args["st"], 0, [], digits))
-    return twiml_response(press(call, node, part, digits))
+    if node.type == "reminders" and call.args.get("st"):
+        return reminder_step(call, call.args["st"], 0, [], digits)
+    return press(call, node, part, digits)
+
+
+# The steps a caller's keys and silences lead to, by webhook path (Gather and Redirect URLs).
+STEPS: dict[str, Callable[[Call], str | VoiceResponse]] = {
+    "/voice": on_incoming, "/voice/lang": on_language, "/voice/node": on_node, "/voice/key": on_key,
+    "/voice/person/choose": voice_person.on_choose, "/voice/person/callback": voice_person.on_callback,
+}
+
+
+def answer(url: str, form: Mapping[str, str]) -> str:
+    """One step of a call answered without HTTP (the dashboard's phone): the step the webhook at `url`
+    runs, with its writes and, if it fails, the same apology. KeyError: not a step of a caller's call."""
+    parts = urlsplit(url)
+    step = STEPS[parts.path]
+    call = Call(args=MultiDict(parse_qsl(parts.query)), form=form)
+    try:
+        return str(step(call))
+    except Exception as exc:  # noqa: BLE001 - as the webhook would: the caller hears an apology
+        return str(apology(exc, call.args, call.form))
+    finally:
+        send_writes()
 
 
 @voice_bp.post("/status")
@@ -209,18 +259,21 @@ def voice_error(exc: Exception) -> Response:
     from werkzeug.exceptions import HTTPException
     if isinstance(exc, HTTPException):
         return exc  # type: ignore[return-value]
+    return twiml_response(apology(exc, request.args, request.form))
+
+
+def apology(exc: Exception, args: Mapping[str, str], form: Mapping[str, str]) -> VoiceResponse:
+    """A step failed: say sorry, then the main menu once more (`e` counts the tries), else hang up."""
     log.exception("voice webhook failed: %s", type(exc).__name__)
     stats.count("voice.error", current())
     resp = VoiceResponse()
     try:
-        call = Call()
+        call = Call(args, form)
         call.speaker.add(resp, call.lang, [call.u("error.try_later")])
-        if int_arg(request.args.get("e")) < 1:
+        if int_arg(args.get("e")) < 1:
             resp.redirect(voice_url("node", n="main", l=call.lang.code, e=1), method="POST")
         else:
             resp.hangup()
     except Exception:  # noqa: BLE001 - the apology itself failed: end the call cleanly
         resp.hangup()
-    return twiml_response(resp)
-
-
+    return resp

@@ -62,7 +62,7 @@ def dial(call: Call, resp: VoiceResponse, topic: str, index: int) -> bool:
     if not numbers:
         return False
     l = call.lang.code
-    d = resp.dial(caller_id=calls.hotline_number(call.hl) or request.form.get("To") or None,
+    d = resp.dial(caller_id=calls.hotline_number(call.hl) or call.form.get("To") or None,
                   timeout=handoff.ring_seconds, answer_on_bridge=True, method="POST",
                   action=_url("person/dialed", l=l, t=topic, i=index + len(batch)))
     for number in numbers:
@@ -85,10 +85,10 @@ def whisper() -> Response:
     """Runs on the caseworker's phone after they answer, before the caller is joined."""
     call = Call()
     handoff = call.content.handoff
-    topic = request.args.get("t", "")
+    topic = call.args.get("t", "")
     label = _topic_label(call, topic)
-    text = handoff.whisper_text("call", language=handoff.language_name(request.args.get("l", "")), topic=label)
-    return _twiml(_whisper(call, VoiceResponse(), text, _url("person/accept", p=request.args.get("p", "")), 8))
+    text = handoff.whisper_text("call", language=handoff.language_name(call.args.get("l", "")), topic=label)
+    return _twiml(_whisper(call, VoiceResponse(), text, _url("person/accept", p=call.args.get("p", "")), 8))
 
 
 def _whisper(call: Call, resp: VoiceResponse, text: str, action: str, timeout: int) -> VoiceResponse:
@@ -107,12 +107,12 @@ def _whisper(call: Call, resp: VoiceResponse, text: str, action: str, timeout: i
 def accept() -> Response:
     call = Call()
     resp = VoiceResponse()
-    parent = request.args.get("p", "")[:64]
-    if request.form.get("Digits") != "1" or not parent:
+    parent = call.args.get("p", "")[:64]
+    if call.form.get("Digits") != "1" or not parent:
         resp.hangup()
         return _twiml(resp)
     try:
-        won = call.hl.redis.set(keys.taken(parent), request.form.get("CallSid", "")[:64] or "1", nx=True,
+        won = call.hl.redis.set(keys.taken(parent), call.form.get("CallSid", "")[:64] or "1", nx=True,
                                 ex=TAKEN_SECONDS)
     except redis.RedisError:
         won = True  # no store: Twilio itself connects only one answered leg
@@ -128,12 +128,12 @@ def accept() -> Response:
 def dialed() -> Response:
     """The Dial ended: a conversation happened, or try the next caseworker, or offer the options."""
     call = Call()
-    status = request.form.get("DialCallStatus", "")
-    topic = request.args.get("t", "")
+    status = call.form.get("DialCallStatus", "")
+    topic = call.args.get("t", "")
     try:
         taken = bool(call.hl.redis.get(keys.taken(call.sid)))
     except redis.RedisError:
-        taken = status == "completed" and _int(request.form.get("DialCallDuration")) >= TALKED_SECONDS
+        taken = status == "completed" and _int(call.form.get("DialCallDuration")) >= TALKED_SECONDS
     if taken and status == "completed":
         resp = VoiceResponse()
         call.speaker.add(resp, call.lang, [call.u("person.goodbye")])
@@ -141,7 +141,7 @@ def dialed() -> Response:
         return _twiml(resp)
     stats.count("person.no_answer", call.hl)
     resp = VoiceResponse()
-    if dial(call, resp, topic, _int(request.args.get("i"))):
+    if dial(call, resp, topic, _int(call.args.get("i"))):
         return _twiml(resp)
     return _twiml(options(call, [call.u("person.busy")], topic))
 
@@ -151,24 +151,28 @@ def dialed() -> Response:
 @person_bp.post("/person/choose")
 @twilio_signed
 def choose() -> Response:
-    call = Call()
-    topic = request.args.get("t", "")
-    digits = request.form.get("Digits", "")
+    return _twiml(on_choose(Call()))
+
+
+def on_choose(call: Call) -> VoiceResponse | str:
+    """A key (or silence) on the options when nobody can take the call: 1 a voice message, 2 a call-back."""
+    topic = call.args.get("t", "")
+    digits = call.form.get("Digits", "")
     keys_ = call.content.settings.keys
     if not digits:
-        silences = _int(request.args.get("s"))
+        silences = _int(call.args.get("s"))
         if silences > call.content.settings.max_silences:
-            return _twiml(_goodbye(call))
-        return _twiml(options(call, [call.u("error.silence")], topic, silences))
+            return _goodbye(call)
+        return options(call, [call.u("error.silence")], topic, silences)
     if digits == "1":
-        return _twiml(record(call, topic))
+        return record(call, topic)
     if digits == "2":
-        return _twiml(confirm_callback(call, topic, ""))
+        return confirm_callback(call, topic, "")
     if digits == keys_.main:
-        return _twiml(render(call, "main"))
+        return render(call, "main")
     if digits == keys_.repeat:
-        return _twiml(options(call, [], topic))
-    return _twiml(options(call, [call.u("error.wrong_key")], topic))
+        return options(call, [], topic)
+    return options(call, [call.u("error.wrong_key")], topic)
 
 
 def record(call: Call, topic: str) -> VoiceResponse:
@@ -194,10 +198,10 @@ def record(call: Call, topic: str) -> VoiceResponse:
 def recorded() -> Response:
     """<Record> ended (the finish key, silence or the time limit)."""
     call = Call()
-    iid, topic = request.args.get("i", ""), request.args.get("t", "")
-    if request.form.get("Digits") == "hangup":
+    iid, topic = call.args.get("i", ""), call.args.get("t", "")
+    if call.form.get("Digits") == "hangup":
         return _twiml(VoiceResponse())
-    if _int(request.form.get("RecordingDuration")) < 1 and not request.form.get("RecordingUrl"):
+    if _int(call.form.get("RecordingDuration")) < 1 and not call.form.get("RecordingUrl"):
         return _twiml(options(call, [call.u("person.no_message")], topic))
     stats.count("person.voicemail", call.hl)
     return _twiml(confirm_callback(call, topic, iid, [call.u("person.recorded")]))
@@ -215,26 +219,30 @@ def confirm_callback(call: Call, topic: str, iid: str, notices: list[Utterance] 
 @person_bp.post("/person/callback")
 @twilio_signed
 def callback() -> Response:
-    call = Call()
-    iid, topic = request.args.get("i", ""), request.args.get("t", "")
-    digits = request.form.get("Digits", "")
+    return _twiml(on_callback(Call()))
+
+
+def on_callback(call: Call) -> VoiceResponse | str:
+    """1 (yes) or 2 (no) to "shall we call you back?"; silence asks again."""
+    iid, topic = call.args.get("i", ""), call.args.get("t", "")
+    digits = call.form.get("Digits", "")
     if not digits:
-        silences = _int(request.args.get("s"))
+        silences = _int(call.args.get("s"))
         if silences > call.content.settings.max_silences:
-            return _twiml(_goodbye(call))
-        return _twiml(confirm_callback(call, topic, iid, [call.u("error.silence")], silences))
+            return _goodbye(call)
+        return confirm_callback(call, topic, iid, [call.u("error.silence")], silences)
     if digits == "2":
-        return _twiml(render(call, "main", notices=[call.u("person.callback_declined")]))
+        return render(call, "main", notices=[call.u("person.callback_declined")])
     if digits != "1":
-        return _twiml(confirm_callback(call, topic, iid, [call.u("error.wrong_key")]))
+        return confirm_callback(call, topic, iid, [call.u("error.wrong_key")])
     number = normalise(call.caller) or ""
     try:
         if not (iid and inbox.update(call.hl, iid, callback="1")):  # a request without a message
             inbox.create(call.hl, "callback", number, call.lang.code, topic, call.sid, callback=True)
     except redis.RedisError:
-        return _twiml(render(call, "main", notices=[call.u("error.try_later")]))
+        return render(call, "main", notices=[call.u("error.try_later")])
     stats.count("person.callback_requested", call.hl)
-    return _twiml(render(call, "main", notices=[call.u("person.callback_confirmed")]))
+    return render(call, "main", notices=[call.u("person.callback_confirmed")])
 
 
 def _goodbye(call: Call) -> VoiceResponse:
@@ -284,7 +292,7 @@ def bridge() -> Response:
     """The caseworker answered the hotline's call: say what it is, join the caller on 1."""
     call = Call()
     handoff = call.content.handoff
-    iid = request.args.get("i", "")[:40]
+    iid = call.args.get("i", "")[:40]
     item = inbox.get(call.hl, iid)
     resp = VoiceResponse()
     if item is None:
@@ -299,9 +307,9 @@ def bridge() -> Response:
 @twilio_signed
 def bridge_go() -> Response:
     call = Call()
-    iid = request.args.get("i", "")[:40]
+    iid = call.args.get("i", "")[:40]
     resp = VoiceResponse()
-    number = inbox.phone(call.hl, iid) if request.form.get("Digits") == "1" else None
+    number = inbox.phone(call.hl, iid) if call.form.get("Digits") == "1" else None
     if not number:
         resp.hangup()
         return _twiml(resp)
@@ -310,7 +318,7 @@ def bridge_go() -> Response:
         inbox.update(call.hl, iid, last_dial=f"refused:{gate.reason}")
         resp.hangup()
         return _twiml(resp)
-    d = resp.dial(caller_id=calls.hotline_number(call.hl) or request.form.get("From") or None,
+    d = resp.dial(caller_id=calls.hotline_number(call.hl) or call.form.get("From") or None,
                   timeout=30, method="POST", action=_url("person/bridged", i=iid))
     d.number(number)
     return _twiml(resp)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import request
 
 from hotline.channels.call import Call, render
 from hotline.channels.call import int_arg as _int
@@ -61,7 +60,7 @@ def start(call: Call, action: str) -> str:
 
 
 def verify_step(call: Call, silences: int, notices: list[Utterance], digits: str | None) -> str:
-    action = request.args.get("a", "")
+    action = call.args.get("a", "")
     if action not in ACTIONS:
         return render(call, "reminders")
     keys = call.content.settings.keys
@@ -99,7 +98,7 @@ def _do(call: Call, action: str, h: str) -> str:
 
 def undo_step(call: Call, silences: int, notices: list[Utterance], digits: str | None) -> str:
     keys = call.content.settings.keys
-    tries = _int(request.args.get("t"))
+    tries = _int(call.args.get("t"))
     if digits is None:
         if silences > call.content.settings.max_silences:
             return render(call, "reminders")

@@ -5,7 +5,6 @@ import logging
 from datetime import date, timedelta
 
 import redis
-from flask import request
 
 from hotline.channels import voice_person, voice_proof
 from hotline.channels.call import DATE_DIGITS_TIMEOUT, Call, render, voice_url
@@ -30,7 +29,7 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
         return reminder_mine(call, silences, notices, digits)
     if stage in voice_proof.STAGES:
         return voice_proof.STAGES[stage](call, silences, notices, digits)
-    rule = rule or request.args.get("r", "")
+    rule = rule or call.args.get("r", "")
     if rule not in reminder_rules(call.content):
         return render(call, "reminders")
     keys = call.content.settings.keys
@@ -50,7 +49,7 @@ def reminder_step(call: Call, stage: str, silences: int, notices: list[Utterance
             return reminder_step(call, "date", 0, [call.u(f"date.error.{_date_reason(exc)}")], rule=rule)
         return reminder_confirm(call, rule, start, [])
     if stage == "confirm":
-        start = _date_arg(request.args.get("d", ""), today_of(call))
+        start = _date_arg(call.args.get("d", ""), today_of(call))
         if start is None:
             return reminder_step(call, "date", 0, [], rule=rule)
         if digits is None or digits == keys.repeat:

@@ -1,4 +1,4 @@
-"""A phone in the browser: the real voice webhooks, from a test number that is never texted."""
+"""A phone in the browser: the voice channel's own steps, from a test number that is never texted."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from urllib.parse import parse_qs, urlsplit
 
-from flask import abort, current_app, jsonify, render_template, request, session
+from flask import abort, jsonify, render_template, request, session
 from flask.typing import ResponseReturnValue
-from twilio.request_validator import RequestValidator
 
+from hotline.channels import voice
 from hotline.content.model import KEYPAD, Content
 from hotline.content.paths import mine_options, reminder_options
 from hotline.dashboard.blueprint import operator_bp
@@ -38,7 +38,7 @@ class Turn:
 
 
 def local_path(url: str) -> str:
-    """A TwiML URL as a path of this app; only the voice webhooks may be replayed."""
+    """A TwiML URL as a path of this app; only the voice webhooks may be followed."""
     public = str(current().config.get("PUBLIC_URL", "")).rstrip("/")
     path = url.removeprefix(public) if public else url
     if not path.startswith("/voice"):
@@ -46,20 +46,15 @@ def local_path(url: str) -> str:
     return path
 
 
-def replay(path: str, sid: str, digits: str | None) -> ET.Element:
-    """POST to a voice webhook in-process, signed as Twilio signs it, from the test caller."""
-    cfg = current().config
+def take_step(path: str, sid: str, digits: str | None) -> ET.Element:
+    """The step the voice webhook at `path` runs (voice.answer), as Twilio would post it from the test caller."""
     form = {"CallSid": sid, "From": TEST_CALLER, "CallStatus": "in-progress", "Direction": "inbound"}
     if digits is not None:
         form["Digits"] = digits
-    headers = {}
-    if token := cfg.get("TWILIO_AUTH_TOKEN"):
-        base = str(cfg.get("PUBLIC_URL", "")).rstrip("/") or "http://localhost"  # what webhooks.signed_url sees
-        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(base + path, form)
-    resp = current_app.test_client().post(path, data=form, headers=headers)
-    if resp.status_code != 200 or resp.mimetype != "text/xml":
-        raise PhoneError(f"{path.split('?')[0]} answered HTTP {resp.status_code}")
-    return ET.fromstring(resp.data)
+    try:
+        return ET.fromstring(voice.answer(path, form))
+    except KeyError:
+        raise PhoneError(f"{path.split('?')[0]} is not a step the phone can follow") from None
 
 
 def play_url(url: str) -> str:
@@ -147,7 +142,7 @@ def phone_step() -> ResponseReturnValue:
     else:
         abort(400, "do must be new, press or silence")
     try:
-        turn = read_turn(replay(local_path(path), state["sid"], digits))
+        turn = read_turn(take_step(local_path(path), state["sid"], digits))
     except (PhoneError, ET.ParseError) as exc:
         return jsonify(note=f"The hotline did not answer properly: {exc}"), 502
     session["phone"] = {"sid": state["sid"], "gather": turn.gather, "redirect": turn.redirect}

@@ -292,7 +292,7 @@ def said(resp) -> str:
     return " ".join(item["text"] for item in resp.get_json()["said"])
 
 
-def test_phone_drives_the_signed_webhooks_to_an_address(r, clock, tmp_path, tts_cache) -> None:
+def test_phone_drives_the_voice_steps_to_an_address(r, clock, tmp_path, tts_cache) -> None:
     app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, TTS_CACHE_DIR=str(tmp_path / "tts"))
     browser = app.test_client()
     login(browser)
@@ -344,7 +344,7 @@ def test_phone_refuses_what_is_not_a_key(browser) -> None:
     assert browser.post("/operator/phone/step", json=["new"], headers={"X-CSRF-Token": csrf_of(browser)}).status_code == 400
 
 
-def test_phone_signs_without_public_url(r, clock, tmp_path, tts_cache) -> None:
+def test_phone_works_without_public_url(r, clock, tmp_path, tts_cache) -> None:
     app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="")
     client = app.test_client()
     login(client)
