@@ -17,7 +17,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from hotline.checks.checker import check_house_numbers, check_periods
+from hotline.checks.facts import check_house_numbers, check_periods
 from hotline.cli.check import check_command
 from hotline.content import render as P
 from hotline.content.loader import load_content

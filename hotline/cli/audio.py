@@ -18,7 +18,9 @@ import click
 import redis
 import yaml
 
-from hotline.checks.checker import check_audio, check_synthesis, render_problems
+from hotline.checks.checker import render_problems
+from hotline.checks.recordings import check_audio
+from hotline.checks.synthesis import check_synthesis
 from hotline.cli.check import default_root, root_option, studio_library
 from hotline.content.audio import AUDIO_TYPES, AudioLibrary, text_sha
 from hotline.content.loader import load_content

@@ -26,10 +26,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
+from hotline.rules.keyword_file import ADDRESSES, PROTECTED_INTENTS, WHOLE_MESSAGE_INTENTS, Tables, Target, read_tables
 from hotline.rules.textfold import (
     FUZZY_MIN,
     KAZAKH_ONLY_LETTERS,
@@ -53,34 +54,11 @@ __all__ = [
 
 LANGUAGES: tuple[str, ...] = ("kk", "ru", "en")
 
-#: Intents no typo may lead into or out of (they opt people in and out, or delete data).
-PROTECTED_INTENTS: frozenset[str] = frozenset({"stop", "start", "yes", "delete"})
-
-#: Intents that end or remove something, when keywords.yaml names none: they match only a whole
-#: message (see `whole_message` and `surround` in config/keywords.yaml).
-WHOLE_MESSAGE_INTENTS: tuple[str, ...] = ("stop", "delete", "filed")
-
-
-
 # Stripped from the start of an argument: "REMIND: 3.12" -> "3.12".
 _ARGUMENT_LEAD = " \t\r\n:;,.!?-–—=>"
 
 _SAFETY_DISTANCE = 2  # a protected typo needs every other intent at least 3 edits away
 
-
-# --------------------------------------------------------------------------
-# Normalisation
-# --------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------
-# Edit distance
-# --------------------------------------------------------------------------
-
-
-# --------------------------------------------------------------------------
-# Vocabulary
-# --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -94,52 +72,22 @@ class Match:
     typo: bool = False  # the keyword was read through a typo: confirm before acting on it
 
 
-@dataclass(frozen=True)
-class _Target:
-    kind: str  # "intent" or "city"
-    name: str
-
-    @property
-    def protected(self) -> bool:
-        return self.kind == "intent" and self.name in PROTECTED_INTENTS
-
-
-_ADDRESSES = _Target("intent", "addresses")
-
-
-def _is_lang_code(code: object) -> bool:
-    """A language code as config/hotline.yaml names them: two or three lowercase letters."""
-    return isinstance(code, str) and 2 <= len(code) <= 3 and code.isalpha() and code.islower()
-
-
 class Vocabulary:
     """Keywords, cities and language hints, ready for matching.
 
-    Build with :meth:`from_dict` (the parsed YAML) or :meth:`load` (a path).
-    Raises ValueError on a malformed file or when one word (after folding)
-    belongs to two intents or to an intent and a city: such a file would make
-    matching depend on dictionary order.
+    Build with :meth:`from_dict` (the parsed YAML) or :meth:`load` (a path); both raise ValueError
+    on a file keyword_file.read_tables refuses.
     """
 
-    def __init__(
-        self,
-        phrases: Mapping[tuple[str, ...], _Target],
-        langs: Mapping[tuple[str, ...], frozenset[str]],
-        symbols: Mapping[str, str],
-        fillers: Iterable[str],
-        word_langs: Mapping[str, frozenset[str]],
-        rule_words: Mapping[str, str] | None = None,
-        whole: Iterable[str] = WHOLE_MESSAGE_INTENTS,
-        surround: Iterable[str] = (),
-    ) -> None:
-        self._phrases = dict(phrases)
-        self._whole = frozenset(whole)
-        self._surround = frozenset(surround)
-        self._rule_words = dict(rule_words or {})
-        self._langs = dict(langs)
-        self._symbols = dict(symbols)
-        self._fillers = frozenset(fillers)
-        self._word_langs = dict(word_langs)
+    def __init__(self, tables: Tables) -> None:
+        self._phrases = dict(tables.phrases)
+        self._whole = tables.whole
+        self._surround = tables.surround
+        self._rule_words = dict(tables.rule_words)
+        self._langs = dict(tables.langs)
+        self._symbols = dict(tables.symbols)
+        self._fillers = tables.fillers
+        self._word_langs = dict(tables.word_langs)
         self._max_len = max((len(p) for p in self._phrases), default=1)
         # Deletion indexes (the SymSpell trick): two strings within edit distance
         # d share a string reachable from each by at most d deletions, so a typo
@@ -149,7 +97,7 @@ class Vocabulary:
             for word in phrase:
                 for key in deletions(word, 1):
                     self._word_index.setdefault(key, set()).add(word)
-        self._joined_index: dict[str, set[tuple[str, _Target]]] = {}
+        self._joined_index: dict[str, set[tuple[str, Target]]] = {}
         for phrase, target in self._phrases.items():
             joined = "".join(phrase)
             for key in deletions(joined, _SAFETY_DISTANCE):
@@ -166,34 +114,7 @@ class Vocabulary:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Vocabulary:
         """Build from the parsed YAML: see config/keywords.yaml for the structure."""
-        if not isinstance(data, Mapping) or not isinstance(data.get("intents"), Mapping):
-            raise ValueError("keywords: an 'intents' mapping is required")
-        table = _Phrases()
-        for intent, per_lang in data["intents"].items():
-            if not isinstance(intent, str):  # an unquoted `yes:` is read as True
-                raise ValueError(f"keywords: intent name {intent!r} is not text (quote it in YAML)")
-            if not isinstance(per_lang, Mapping):
-                raise ValueError(f"keywords: intent {intent!r} needs a mapping of languages")
-            for lang, words in per_lang.items():
-                if not _is_lang_code(lang):
-                    raise ValueError(f"keywords: intent {intent!r}: {lang!r} is not a language code (kk, ru, en...)")
-                for word in _as_list(words, f"intents.{intent}.{lang}"):
-                    table.add(word, _Target("intent", str(intent)), f"intents.{intent}.{lang}", lang)
-        for city, names in (data.get("cities") or {}).items():
-            for name in _as_list(names, f"cities.{city}"):
-                table.add(name, _Target("city", str(city)), f"cities.{city}", None)
-        fillers = _fillers(data, table.phrases)
-        table.language_hints(data)
-        return cls(
-            table.phrases,
-            {k: frozenset(v) for k, v in table.langs.items()},
-            table.symbols,
-            fillers,
-            {k: frozenset(v) for k, v in table.word_langs.items()},
-            _rule_words(data),
-            _whole_message(data),
-            _surround(data),
-        )
+        return cls(read_tables(data))
 
     def rule_names(self) -> set[str]:
         """The rules keywords can ask reminders for (config/keywords.yaml reminder_rules)."""
@@ -255,7 +176,7 @@ class Vocabulary:
             word = self._lookup(tokens, self._after_fillers(tokens, used), only=_is_addresses)
             if word is not None:  # "Алматы қаласы мекенжай"
                 lang, used = word.lang, word.end
-        elif found.target == _ADDRESSES:
+        elif found.target == ADDRESSES:
             place = self._lookup(tokens, self._after_fillers(tokens, used), only=_is_city)
             if place is not None:  # "АДРЕС В АЛМАТЫ"
                 city, used = place.target.name, place.end
@@ -297,7 +218,7 @@ class Vocabulary:
         return None
 
     def _lookup(
-        self, tokens: list[Token], at: int, only: Callable[[_Target], bool] | None = None
+        self, tokens: list[Token], at: int, only: Callable[[Target], bool] | None = None
     ) -> _Found | None:
         """The phrase starting at tokens[at]: exact (longest first), else one typo.
 
@@ -334,7 +255,7 @@ class Vocabulary:
                 return _Found(target, at + 1, None, False)
         return None
 
-    def _fuzzy(self, words: tuple[str, ...]) -> tuple[_Target, frozenset[str]] | None:
+    def _fuzzy(self, words: tuple[str, ...]) -> tuple[Target, frozenset[str]] | None:
         """The one target ``words`` is a single typo away from, if that is safe to say.
 
         Returns the target and the languages of the phrases it was near.
@@ -364,7 +285,7 @@ class Vocabulary:
         langs = frozenset().union(*(self._langs.get(p, frozenset()) for p in hits))
         return target, langs
 
-    def _is_whole(self, target: _Target) -> bool:
+    def _is_whole(self, target: Target) -> bool:
         return target.kind == "intent" and target.name in self._whole
 
     def _whole_message(self, tokens: list[Token]) -> _Found | None:
@@ -390,7 +311,7 @@ class Vocabulary:
 
 @dataclass(frozen=True)
 class _Found:
-    target: _Target
+    target: Target
     end: int  # index of the first token after the phrase
     lang: str | None
     typo: bool
@@ -400,92 +321,11 @@ def _single(langs: frozenset[str]) -> str | None:
     return next(iter(langs)) if len(langs) == 1 else None
 
 
-def _is_city(target: _Target) -> bool:
+def _is_city(target: Target) -> bool:
     return target.kind == "city"
 
 
-def _is_addresses(target: _Target) -> bool:
-    return target == _ADDRESSES
+def _is_addresses(target: Target) -> bool:
+    return target == ADDRESSES
 
 
-def _as_list(value: Any, where: str) -> list[Any]:
-    if isinstance(value, str) or not isinstance(value, list):
-        raise ValueError(f"keywords: {where} must be a list")
-    return value
-
-
-class _Phrases:
-    """The words and phrases of every intent and city as they are built, refusing any used twice."""
-
-    def __init__(self) -> None:
-        self.phrases: dict[tuple[str, ...], _Target] = {}
-        self.langs: dict[tuple[str, ...], set[str]] = {}
-        self.symbols: dict[str, str] = {}
-        self.word_langs: dict[str, set[str]] = {}
-
-    def add(self, word: Any, target: _Target, where: str, lang: str | None) -> None:
-        if not isinstance(word, str) or not word.strip():
-            raise ValueError(f"keywords: {where}: {word!r} is not a word (quote it in YAML)")
-        key = tuple(t.norm for t in split_words(word))
-        if not key:  # only symbols, e.g. "?"
-            sym = unicodedata.normalize("NFKC", "".join(word.split()))
-            if self.symbols.setdefault(sym, target.name) != target.name or target.kind != "intent":
-                raise ValueError(f"keywords: {where}: symbol {word!r} is used twice")
-            return
-        other = self.phrases.setdefault(key, target)
-        if other != target:
-            raise ValueError(
-                f"keywords: {where}: {word!r} (read as {' '.join(key)!r}) "
-                f"is already a word of {other.kind} {other.name!r}"
-            )
-        if lang is not None:
-            self.langs.setdefault(key, set()).add(lang)
-            for w in key:
-                self.word_langs.setdefault(w, set()).add(lang)
-
-    def language_hints(self, data: Mapping[str, Any]) -> None:
-        """Words that tell the language of a message without being keywords."""
-        for lang, words in (data.get("language_hints") or {}).items():
-            if not _is_lang_code(lang):
-                raise ValueError(f"keywords: language_hints: {lang!r} is not a language code (kk, ru, en...)")
-            for word in _as_list(words, f"language_hints.{lang}"):
-                for w in normalise(str(word)).split():
-                    self.word_langs.setdefault(w, set()).add(lang)
-
-
-def _fillers(data: Mapping[str, Any], phrases: dict[tuple[str, ...], _Target]) -> set[str]:
-    fillers: set[str] = set()
-    for word in _as_list(data.get("fillers") or [], "fillers"):
-        norm = normalise(str(word))
-        if tuple(norm.split()) in phrases:
-            raise ValueError(f"keywords: filler {word!r} is also a keyword or city")
-        fillers.update(norm.split())
-    return fillers
-
-
-def _rule_words(data: Mapping[str, Any]) -> dict[str, str]:
-    rule_words: dict[str, str] = {}
-    for rule, words in (data.get("reminder_rules") or {}).items():
-        for word in _as_list(words, f"reminder_rules.{rule}"):
-            norm = normalise(str(word))
-            if rule_words.setdefault(norm, str(rule)) != rule:
-                raise ValueError(f"keywords: reminder_rules.{rule}: {word!r} already names another rule")
-    return rule_words
-
-
-def _whole_message(data: Mapping[str, Any]) -> list[str]:
-    whole = data.get("whole_message")
-    if whole is None:  # a vocabulary without the key: the usual ones it has
-        whole = [i for i in WHOLE_MESSAGE_INTENTS if i in data["intents"]]
-    for intent in _as_list(whole, "whole_message"):
-        if intent not in data["intents"]:
-            raise ValueError(f"keywords: whole_message: {intent!r} is not an intent")
-    return [str(i) for i in whole]
-
-
-def _surround(data: Mapping[str, Any]) -> set[str]:
-    surround: set[str] = set()
-    for lang, words in (data.get("surround") or {}).items():
-        for word in _as_list(words, f"surround.{lang}"):
-            surround.update(normalise(str(word)).split())
-    return surround

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from hotline.checks.checker import check_synthesis
+from hotline.checks.synthesis import check_synthesis
 from hotline.cli.check import check_command
 from hotline.content.loader import load_content
 from hotline.content.model import Language
