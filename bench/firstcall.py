@@ -74,7 +74,7 @@ def expected_sounds() -> int:
 
     from hotline.content.loader import load_content
     from hotline.content.script import sound_jobs
-    from hotline.runtime.speech import Synthesiser
+    from hotline.runtime.synthesis import Synthesiser
 
     content, synth = load_content(ROOT, date.today()), Synthesiser(OUT / "names-only")
     return len({synth.name(text, lang, slow) for text, lang, slow in sound_jobs(content, date.today())})

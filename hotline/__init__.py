@@ -32,7 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     from hotline.runtime.hotline import Hotline
     from hotline.runtime.reload import ContentHolder
     from hotline.runtime.render import Renderer
-    from hotline.runtime.speech import Synthesiser
+    from hotline.runtime.synthesis import Synthesiser
     from hotline.store.connection import connect
     from hotline.store.vault import Vault
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, abort, send_file
 from hotline.content.audio import AUDIO_TYPES
 from hotline.runtime import stats
 from hotline.runtime.hotline import current
-from hotline.runtime.speech import known_sounds
+from hotline.runtime.synthesis import known_sounds
 
 log = logging.getLogger(__name__)
 audio_bp = Blueprint("audio", __name__, url_prefix="/audio")

@@ -8,7 +8,8 @@ import subprocess
 from hotline.content import render as P
 from hotline.content.model import Content, Language, Problem
 from hotline.content.report import Table, doc_of, problem_at
-from hotline.runtime.speech import command_binary, command_of, fallback_voice, trial_synthesis
+from hotline.runtime.speech import fallback_voice
+from hotline.runtime.synthesis import command_binary, command_of, trial_synthesis
 
 
 def espeak_voices() -> set[str] | None:

@@ -29,7 +29,7 @@ from hotline.content.report import Table
 from hotline.content.script import is_slow, recording_slots
 from hotline.runtime import audiofx
 from hotline.runtime.recording import Outcome, export_archive, import_archive, import_folder
-from hotline.runtime.speech import Synthesiser
+from hotline.runtime.synthesis import Synthesiser
 from hotline.store.connection import connect, data_dir
 from hotline.store.recordings import Recordings
 

@@ -31,7 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from hotline.messaging import outbox
 from hotline.rules.phones import mask
-from hotline.runtime.speech import Synthesiser, known_sounds
+from hotline.runtime.synthesis import Synthesiser, known_sounds
 from hotline.store import keys as store
 from hotline.store.connection import connect, data_dir, running_embedded
 

@@ -65,7 +65,7 @@ class Language:
     voice: str = ""
     say_language: str = ""
     tts_voice: str = ""
-    tts_command: str = ""   # text on stdin -> WAV at {out}; empty: espeak-ng (hotline.runtime.speech.ESPEAK)
+    tts_command: str = ""   # text on stdin -> WAV at {out}; empty: espeak-ng (hotline.runtime.synthesis.ESPEAK)
     tts_rate: int = 0       # words a minute for {rate}; 0: the default (140, slow parts 115)
 
 

@@ -11,7 +11,8 @@ from flask import current_app
 
 from hotline.content.model import Content
 from hotline.runtime.reload import ContentHolder
-from hotline.runtime.speech import SoundLibrary, Speaker, Synthesiser
+from hotline.runtime.speech import SoundLibrary, Speaker
+from hotline.runtime.synthesis import Synthesiser
 from hotline.store.vault import Vault
 
 log = logging.getLogger(__name__)

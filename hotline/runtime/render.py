@@ -15,7 +15,7 @@ from typing import Callable
 
 from hotline.content.model import Content
 from hotline.content.script import first_heard, sound_jobs
-from hotline.runtime.speech import Synthesiser, known_sounds
+from hotline.runtime.synthesis import Synthesiser, known_sounds
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from hotline.cli.check import check_command
 from hotline.content.loader import load_content
 from hotline.content.model import Language
 from hotline.runtime.recording import store_recording
-from hotline.runtime.speech import Synthesiser
+from hotline.runtime.synthesis import Synthesiser
 from hotline.store import keys
 from hotline.store.recordings import Recordings
 from support import Call, Twilio, edit, make_app
