@@ -63,20 +63,22 @@ def _valid(token: str, signature: str) -> bool:
 def install_security_headers(app: Flask) -> None:
     # Served over TLS (PUBLIC_URL is https): browsers must never fall back to plain HTTP for a year.
     tls_only = str(app.config.get("PUBLIC_URL", "")).startswith("https://")
+    every = ((("Strict-Transport-Security", "max-age=31536000"),) if tls_only else ()) + (
+        ("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"), ("Referrer-Policy", "no-referrer"))
+    pages = (("Content-Security-Policy",
+              "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+              "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'"),
+             ("Cache-Control", "no-store"))
 
     @app.after_request
     def headers(resp: Response) -> Response:
-        if tls_only:
-            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        if resp.mimetype == "text/html":
-            resp.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-                "media-src 'self' blob:; frame-ancestors 'none'; form-action 'self'")
-            resp.headers.setdefault("Cache-Control", "no-store")
+        """Each header unless the view set its own: one look at what is there (werkzeug's setdefault
+        scans the headers once per call, on every webhook)."""
+        present = {name.lower() for name, _ in resp.headers.items()}
+        wanted = every + pages if resp.mimetype == "text/html" else every
+        for name, value in wanted:
+            if name.lower() not in present:
+                resp.headers.add(name, value)
         return resp
 
 

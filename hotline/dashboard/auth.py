@@ -109,7 +109,7 @@ def requires(*roles: str) -> Callable:
 def _setup(state: BlueprintSetupState) -> None:
     app: Flask = state.app
     hl: Hotline = app.extensions["hotline"]
-    app.session_interface = sessions.RedisSessionInterface(hl)
+    app.session_interface = sessions.RedisSessionInterface(hl, operator_bp.url_prefix or "/")
     app.config.update(WTF_CSRF_CHECK_DEFAULT=False, WTF_CSRF_FIELD_NAME="csrf", WTF_CSRF_TIME_LIMIT=None,
                       WTF_CSRF_HEADERS=["X-CSRF-Token", "X-CSRFToken"], WTF_CSRF_SSL_STRICT=False)
     csrf.init_app(app)

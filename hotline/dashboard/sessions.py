@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 from flask import Flask, Request, Response
-from flask.sessions import SessionInterface, SessionMixin
+from flask.sessions import NullSession, SessionInterface, SessionMixin
 from werkzeug.datastructures import CallbackDict
 
 from hotline.store import keys as store
@@ -79,10 +79,16 @@ class RedisSession(CallbackDict, SessionMixin):
 
 
 class RedisSessionInterface(SessionInterface):
-    def __init__(self, hl: "Hotline") -> None:
-        self.hl = hl
+    """Sessions for the dashboard's pages (under `prefix`) only: every other request (a webhook, a
+    sound Twilio fetches, /healthz) gets Flask's null session, so it never parses a cookie, asks
+    Redis or sets one (a webhook's CPU is the hotline's capacity, bench/RESULTS.md)."""
 
-    def open_session(self, app: Flask, request: Request) -> RedisSession:
+    def __init__(self, hl: "Hotline", prefix: str) -> None:
+        self.hl, self.prefix = hl, prefix.rstrip("/") + "/"
+
+    def open_session(self, app: Flask, request: Request) -> RedisSession | NullSession:  # type: ignore[override]
+        if not (request.path + "/").startswith(self.prefix):
+            return self.make_null_session(app)
         sid = request.cookies.get(COOKIE, "")
         if not sid or len(sid) > 100:
             return RedisSession()

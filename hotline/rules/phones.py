@@ -7,10 +7,17 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import phonenumbers
 
+# One webhook or reminder asks about the same number several times (the permit, the keyed hash, the
+# region): phonenumbers' parse is the costly part, so the last few answers are kept (a handful of
+# numbers, in this process's memory only, which already holds them for the request).
+RECENT = 16
 
+
+@lru_cache(maxsize=RECENT)
 def normalise(number: str) -> str | None:
     """E.164 form of a phone number (Kazakhstan assumed without a country code); None if not a number."""
     try:
@@ -27,6 +34,7 @@ def calling_code(e164: str) -> str:
     return str(phonenumbers.parse(e164).country_code)
 
 
+@lru_cache(maxsize=RECENT)
 def region_of(e164: str) -> str | None:
     """The ISO region ("KZ", "RU") of an E.164 number; None if it is not a number.
 
