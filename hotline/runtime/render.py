@@ -73,8 +73,8 @@ class Renderer:
         self.rendered += made
         return made
 
-    def _one(self, text: str, lang, slow: bool) -> str:
-        """have / made / failed, for one sound."""
+    def _one(self, text: str, lang, slow: bool, wait: bool = True) -> str:
+        """have / made / failed for one sound (or busy, without `wait`: another process is making it)."""
         name = self.synth.name(text, lang, slow)
         spec = self.synth.spec(text, lang, slow)
         if self.synth.local(name).exists():
@@ -83,7 +83,8 @@ class Renderer:
         self.synth.remember(name, spec)
         if self.synth.fetch(name):
             return "have"
-        return "made" if self.synth.render(name, spec) else "failed"
+        outcome = self.synth.make(name, spec, 20.0 if wait else 0.0)
+        return "failed" if wait and outcome == "busy" else outcome
 
     def idle(self, timeout: float = 60.0) -> bool:
         """Wait until nothing is queued or rendering (for tests and benchmarks)."""
@@ -122,6 +123,7 @@ class Renderer:
         self.synth.remember_many(jobs)  # any process or tool can say what a name says at once
         known_sounds(batch.content, self.synth)  # named before the edit is swapped in, not by its first call
         made = failed = 0
+        later: list = []
         for text, lang, slow in jobs:
             if then and time.monotonic() - start > batch.max_wait:
                 log.warning("rendering takes longer than %.0fs: serving the edit now, the rest follows", batch.max_wait)
@@ -130,6 +132,15 @@ class Renderer:
             with self._cv:
                 if self._next is not None:
                     then = None  # a newer edit arrived: render (and swap in) that one instead
+                    break
+            outcome = self._one(text, lang, slow, wait=False)
+            if outcome == "busy":  # another process is making it: make the next one, come back after
+                later.append((text, lang, slow))
+            made += outcome == "made"
+            failed += outcome == "failed"
+        for text, lang, slow in later:
+            with self._cv:
+                if self._next is not None:
                     break
             outcome = self._one(text, lang, slow)
             made += outcome == "made"

@@ -179,36 +179,53 @@ class Synthesiser:
         return name if self.render(name, spec) else None
 
     def render(self, name: str, spec: dict, wait: float = 20.0) -> bool:
-        """Synthesise `name` once across all processes: the one holding the lock renders, others wait."""
+        """Synthesise `name` once across all processes: the one holding the lock renders, others
+        wait (up to `wait` s) for its file and use it."""
+        return self.make(name, spec, wait) in ("made", "have")
+
+    def make(self, name: str, spec: dict, wait: float = 20.0) -> str:
+        """made (synthesised here) / have (another process made it) / failed / busy (another
+        process still holds the lock after `wait` s; 0: look once). The file is in Redis before the
+        lock is let go, and a process that gets the lock looks there first, so no sound is ever
+        synthesised twice."""
+        deadline = time.monotonic() + wait
+        while True:
+            outcome = self._make_unless_locked(name, spec)
+            if outcome != "busy" or time.monotonic() >= deadline:
+                return outcome
+            time.sleep(0.05)
+
+    def _make_unless_locked(self, name: str, spec: dict) -> str:
         if self.store is not None:
             try:
                 got = self.store.set(store.TTS_LOCK + name, "1", nx=True, ex=LOCK_SECONDS)
             except redis.RedisError:
                 got = True
             if not got:
-                deadline = time.monotonic() + wait
-                while time.monotonic() < deadline:
-                    if self.fetch(name):
-                        return True
-                    time.sleep(0.05)
-                return False
+                return "have" if self.fetch(name) else "busy"
+            if self.fetch(name):  # made by another process between our look and our lock
+                self._unlock(name)
+                return "have"
         try:
             data = self._synthesise(spec)
-        finally:
+            if data is None:
+                return "failed"
+            self._write_local(name, data, spec)
             if self.store is not None:
                 try:
-                    self.store.delete(store.TTS_LOCK + name)
+                    self.store.set(store.TTS_WAV + name, base64.b64encode(data).decode(), ex=TTS_TTL)
                 except redis.RedisError:
                     pass
-        if data is None:
-            return False
-        self._write_local(name, data, spec)
+            return "made"
+        finally:
+            self._unlock(name)
+
+    def _unlock(self, name: str) -> None:
         if self.store is not None:
             try:
-                self.store.set(store.TTS_WAV + name, base64.b64encode(data).decode(), ex=TTS_TTL)
+                self.store.delete(store.TTS_LOCK + name)
             except redis.RedisError:
                 pass
-        return True
 
     def regenerate(self, name: str) -> bool:
         """Make a file another process named, from the text it left in Redis."""

@@ -190,3 +190,31 @@ def test_once_a_piece_of_the_main_menu_is_recorded_its_other_pieces_are_ready_be
     for url in plays:
         assert Twilio(app).client.get(url).status_code == 200
     assert counter(r, "tts.render_on_fetch") == 0, "no caller waited for synthesis"
+
+
+def counting_espeak(tmp_path: Path) -> tuple[Path, Path]:
+    """espeak-ng behind a script that adds a line to a file each time it runs: syntheses counted."""
+    runs = tmp_path / "espeak-runs"
+    script = tmp_path / "counting-espeak"
+    script.write_text(f'#!/bin/sh\necho run >> "{runs}"\nexec espeak-ng "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script, runs
+
+
+def test_two_processes_starting_together_synthesise_each_sound_once(tree: Path, r, clock, tmp_path: Path) -> None:
+    script, runs = counting_espeak(tmp_path)
+    edit(tree / "config" / "hotline.yaml", "    tts_voice: kk\n",
+         f"    tts_voice: kk\n    tts_command: {script} -v {{voice}} -s {{rate}} --stdin -w {{out}}\n")
+    # two web processes of one hotline (two machines: each its own empty disk), one Redis
+    apps = [make_app(r, clock, tmp_path / name, tmp_path / f"{name}-tts", HOTLINE_CONTENT_DIR=str(tree))
+            for name in ("a", "b")]
+    renderers = [app.extensions["hotline"].holder.renderer for app in apps]
+    assert all(renderer.idle(300) for renderer in renderers)
+    sounds = 188  # every Kazakh sound of the fixture content: slots, value pieces, sentences with values
+    made = {path.name for name in ("a", "b") for path in (tmp_path / f"{name}-tts").glob("*.wav")}
+    assert len(made) == sounds
+    assert all(r.exists(keys.TTS_WAV + name) for name in made), "each is in Redis for every process"
+    assert len(runs.read_text().splitlines()) == sounds, "espeak-ng ran once per sound, not once per process"
+    assert sum(renderer.rendered for renderer in renderers) == sounds, "each says what it synthesised itself"
+    for app in apps:
+        assert app.extensions["hotline"].holder.renderer.last["failed"] == 0
