@@ -60,7 +60,7 @@ def read_prompts(root: Path, docs: dict[str, Located], settings: Settings | None
 
 
 def check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[str, dict],
-                   nodes: dict[str, Node], policy: dl.Policy, out: Collector) -> None:
+                  nodes: dict[str, Node], policy: dl.Policy, out: Collector) -> None:
     """Every language against the reference one: keys, {names}, shapes, plural forms."""
     ref = prompts.get(REFERENCE_LANG)
     if ref is None:
@@ -74,55 +74,65 @@ def check_prompts(docs: dict[str, Located], settings: Settings, prompts: dict[st
                 "which does not exist", "Name it after an existing prompt (oneway.<that prompt's key>), or remove it.")
     for code, table in prompts.items():
         doc = docs[f"prompts/{code}.yaml"]
+        _check_keys(doc, code, table, ref_doc, ref, out)
         locale = Locale.parse(settings.languages[code].locale)
-        for key in sorted(set(ref) - set(table), key=lambda k: ref_doc.line(k) or 0):
-            line, after = insertion_point(doc, list(ref), key)
-            place = f"after '{after}'" if after else "at the top"
-            out.add(doc, (), f"prompt '{key}' is missing in {code}: it belongs {place}, as in prompts/"
-                    f"{REFERENCE_LANG}.yaml line {ref_doc.line(key)}",
-                    f"Add '{key}:' here ({place}) with the {code} text of: {shown(ref[key])}", line=line)
-        for key in sorted(set(table) - set(ref)):
-            out.add(doc, (key,), f"prompt '{key}' is not used (it is not in prompts/{REFERENCE_LANG}.yaml)",
-                    "Remove it, or check its spelling." + suggest(key, [k for k in ref if k not in table]))
         for key, value in table.items():
-            if key not in ref:
-                continue
-            if isinstance(value, list) and any(isinstance(part, dict) for part in value):
-                for i, part in enumerate(value):
-                    if isinstance(part, dict):
-                        out.add(doc, (key, i), f"part {i + 1} of '{key}' has a colon followed by a space (\": \") "
-                                f"in it, so YAML reads it as a name and a value instead of a text",
-                                f"Put the whole part in quotes: - {quoted(as_text(part))}")
-                continue
-            if not prompt_texts(value) or any(not t.strip() for t in prompt_texts(value)):
-                out.add(doc, (key,), f"prompt '{key}' is empty or not text", "Write the text after the colon.")
-                continue
-            if isinstance(ref[key], dict) != isinstance(value, dict) or isinstance(ref[key], list) != isinstance(value, list):
-                out.add(doc, (key,), f"prompt '{key}' has a different shape than in {REFERENCE_LANG}",
-                        "A topic is a list of parts ('- ...'); a plural has forms (one:, other:).")
-                continue
-            want = set().union(*(placeholders(t) for t in prompt_texts(ref[key])))
-            for i, text in enumerate(prompt_texts(value)):
-                got = placeholders(text)
-                at = (key, i) if isinstance(value, list) else (key,)
-                if got - want:
-                    out.add(doc, at, f"prompt '{key}' uses {{{', '.join(sorted(got - want))}}}, which "
-                            f"prompts/{REFERENCE_LANG}.yaml does not", "Keep the {names} exactly as in English.")
-                if want - got and not isinstance(value, list):
-                    out.add(doc, at, f"prompt '{key}' lacks {{{', '.join(sorted(want - got))}}}",
-                            "Keep every {name} of the English text, untranslated.")
-            if isinstance(value, dict):
-                forms = {"other"} | set(locale.plural_form.tags)
-                if missing := forms - set(value):
-                    out.add(doc, (key,), f"prompt '{key}' lacks plural forms {', '.join(sorted(missing))} for {code}",
-                            f"{code} needs the forms: {', '.join(sorted(forms))}.")
-            if code == "kk":
-                for text in prompt_texts(value):
-                    words = re.findall(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]{4,}", text)
-                    if len(words) >= 4 and not KAZAKH_LETTERS & set(text):
-                        out.add(doc, (key,), f"prompt '{key}' looks Russian: no Kazakh letter (ә ғ қ ң ө ұ ү һ і)",
-                                "Write it in Kazakh with Kazakh letters.", "warning")
-                        break
+            if key in ref:
+                _check_prompt(doc, code, locale, key, value, ref[key], out)
+
+
+def _check_keys(doc: Located, code: str, table: dict, ref_doc: Located, ref: dict, out: Collector) -> None:
+    """A language's keys against the reference's: each missing one (and where it belongs), each extra one."""
+    for key in sorted(set(ref) - set(table), key=lambda k: ref_doc.line(k) or 0):
+        line, after = insertion_point(doc, list(ref), key)
+        place = f"after '{after}'" if after else "at the top"
+        out.add(doc, (), f"prompt '{key}' is missing in {code}: it belongs {place}, as in prompts/"
+                f"{REFERENCE_LANG}.yaml line {ref_doc.line(key)}",
+                f"Add '{key}:' here ({place}) with the {code} text of: {shown(ref[key])}", line=line)
+    for key in sorted(set(table) - set(ref)):
+        out.add(doc, (key,), f"prompt '{key}' is not used (it is not in prompts/{REFERENCE_LANG}.yaml)",
+                "Remove it, or check its spelling." + suggest(key, [k for k in ref if k not in table]))
+
+
+def _check_prompt(doc: Located, code: str, locale: Locale, key: str, value: object, ref_value: object,
+                  out: Collector) -> None:
+    """One prompt against the reference's: text, shape, {names}, plural forms, Kazakh letters."""
+    if isinstance(value, list) and any(isinstance(part, dict) for part in value):
+        for i, part in enumerate(value):
+            if isinstance(part, dict):
+                out.add(doc, (key, i), f"part {i + 1} of '{key}' has a colon followed by a space (\": \") "
+                        f"in it, so YAML reads it as a name and a value instead of a text",
+                        f"Put the whole part in quotes: - {quoted(as_text(part))}")
+        return
+    if not prompt_texts(value) or any(not t.strip() for t in prompt_texts(value)):
+        out.add(doc, (key,), f"prompt '{key}' is empty or not text", "Write the text after the colon.")
+        return
+    if isinstance(ref_value, dict) != isinstance(value, dict) or isinstance(ref_value, list) != isinstance(value, list):
+        out.add(doc, (key,), f"prompt '{key}' has a different shape than in {REFERENCE_LANG}",
+                "A topic is a list of parts ('- ...'); a plural has forms (one:, other:).")
+        return
+    want = set().union(*(placeholders(t) for t in prompt_texts(ref_value)))
+    for i, text in enumerate(prompt_texts(value)):
+        got = placeholders(text)
+        at = (key, i) if isinstance(value, list) else (key,)
+        if got - want:
+            out.add(doc, at, f"prompt '{key}' uses {{{', '.join(sorted(got - want))}}}, which "
+                    f"prompts/{REFERENCE_LANG}.yaml does not", "Keep the {names} exactly as in English.")
+        if want - got and not isinstance(value, list):
+            out.add(doc, at, f"prompt '{key}' lacks {{{', '.join(sorted(want - got))}}}",
+                    "Keep every {name} of the English text, untranslated.")
+    if isinstance(value, dict):
+        forms = {"other"} | set(locale.plural_form.tags)
+        if missing := forms - set(value):
+            out.add(doc, (key,), f"prompt '{key}' lacks plural forms {', '.join(sorted(missing))} for {code}",
+                    f"{code} needs the forms: {', '.join(sorted(forms))}.")
+    if code == "kk":
+        for text in prompt_texts(value):
+            words = re.findall(r"[А-Яа-яЁёӘәҒғҚқҢңӨөҰұҮүҺһІі]{4,}", text)
+            if len(words) >= 4 and not KAZAKH_LETTERS & set(text):
+                out.add(doc, (key,), f"prompt '{key}' looks Russian: no Kazakh letter (ә ғ қ ң ө ұ ү һ і)",
+                        "Write it in Kazakh with Kazakh letters.", "warning")
+                break
 
 
 def insertion_point(doc: Located, order: list[str], key: str) -> tuple[int | None, str | None]:
