@@ -1,5 +1,5 @@
 """Automatic call-backs after a missed call: at most one per number per day, at an allowed time,
-placed exactly once by whichever worker claims it (the same lease pattern as reminders)."""
+placed exactly once by whichever worker claims it (the reminders' lease queue, store/schedule.py)."""
 from __future__ import annotations
 
 import json
@@ -12,56 +12,16 @@ from hotline.messaging import calls
 from hotline.rules.hours import after_quiet
 from hotline.rules.phones import mask, normalise
 from hotline.runtime import stats
-from hotline.store import keys, optout_filter
+from hotline.store import keys, optout_filter, schedule
 
 if TYPE_CHECKING:
     from hotline.runtime.hotline import Hotline
 
 log = logging.getLogger(__name__)
 
-# KEYS: due, inflight, state ; ARGV: now, lease_until, limit. Same contract as the reminder claim:
-# expired leases not yet 'sending' are claimed again; those that were 'sending' become 'uncertain'.
-CLAIM = """
-local out = {}
-local uncertain = {}
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])) do
-  if redis.call('HGET', KEYS[3], id) == 'sending' then
-    redis.call('ZREM', KEYS[2], id)
-    redis.call('HSET', KEYS[3], id, 'uncertain')
-    table.insert(uncertain, id)
-  else
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
-    table.insert(out, id)
-  end
-end
-local room = tonumber(ARGV[3]) - #out
-if room > 0 then
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, room)) do
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('ZADD', KEYS[2], ARGV[2], id)
-    table.insert(out, id)
-  end
-end
-table.insert(out, '|')
-for _, id in ipairs(uncertain) do table.insert(out, id) end
-return out
-"""
-
-# KEYS: jobs, state, inflight ; ARGV: id, lease. 'sending' only if the job still exists (STOP/DELETE
-# removed nothing since it was read) and this worker's lease still holds.
-MARK = """
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-if tonumber(redis.call('ZSCORE', KEYS[3], ARGV[1]) or '-1') ~= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], 'sending')
-return 1
-"""
-
-FINISH = """
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('HDEL', KEYS[3], ARGV[1])
-return 1
-"""
+# The call-back queue: the reminders' lease scripts (store/schedule.py) over its own keys. A call-back
+# whose worker died while placing it stays 'uncertain' (`hold`): never placed a second time.
+QUEUE = schedule.LeaseQueue(keys.CB_DUE, keys.CB_INFLIGHT, keys.CB_STATE, keys.CB_JOBS)
 
 
 def next_allowed(hl: "Hotline", now: datetime) -> datetime | None:
@@ -110,87 +70,68 @@ class Report:
     failed: int = 0
 
 
-def _finish(r, jid: str) -> None:
-    r.eval(FINISH, 3, keys.CB_INFLIGHT, keys.CB_JOBS, keys.CB_STATE, jid)
-
-
-def _requeue(r, jid: str, job: dict, at: datetime) -> None:
-    pipe = r.pipeline(transaction=True)
-    pipe.hset(keys.CB_JOBS, jid, json.dumps(job))
-    pipe.hdel(keys.CB_STATE, jid)
-    pipe.zrem(keys.CB_INFLIGHT, jid)
-    pipe.zadd(keys.CB_DUE, {jid: at.timestamp()})
-    pipe.execute()
-
-
 def run_once(hl: "Hotline", limit: int = 50) -> Report:
-    r = hl.redis
+    """Place the call-backs due now: claim them with a lease, then each in turn (_place_one)."""
     report = Report()
     now = hl.now()
-    lease = now.timestamp() + calls.LEASE_SECONDS
-    raw = r.eval(CLAIM, 3, keys.CB_DUE, keys.CB_INFLIGHT, keys.CB_STATE, now.timestamp(), lease, limit)
-    cut = raw.index("|")
-    for jid in raw[cut + 1:]:
+    lease, ids, jobs, uncertain = schedule.claim_from(hl.redis, QUEUE, now.timestamp(), limit, calls.LEASE_SECONDS,
+                                                      hold=True)
+    for jid in uncertain:
         log.error("automatic call-back %s was being placed when its worker died: not placed again", jid[:8])
         stats.count("callback.auto.uncertain", hl)
         report.uncertain += 1
-    for jid in raw[:cut]:
-        job_raw = r.hget(keys.CB_JOBS, jid)
-        if job_raw is None:  # cancelled (STOP, DELETE) after it was claimed
-            _finish(r, jid)
-            report.dropped += 1
-            continue
-        job = json.loads(job_raw)
-        later = next_allowed(hl, now)
-        if later is None or later > now:  # an outage or a config change moved us out of the allowed time
-            if later is None:
-                _finish(r, jid)
-                report.dropped += 1
-            else:
-                _requeue(r, jid, job, later)
-                report.deferred += 1
-            continue
-        number = hl.vault.decrypt(job.get("phone", ""))
-        if not number:
-            _finish(r, jid)
-            report.dropped += 1
-            continue
-        if not r.eval(MARK, 3, keys.CB_JOBS, keys.CB_STATE, keys.CB_INFLIGHT, jid, repr(lease)):
-            if r.hexists(keys.CB_JOBS, jid):
-                report.deferred += 1  # another worker holds it now
-                continue
-            _finish(r, jid)
-            report.dropped += 1
-            continue
-        if job.get("unanswered_since"):
-            gone = calls.already_placed(hl, number, datetime.fromisoformat(job["unanswered_since"]))
-            if gone:
-                _finish(r, jid)
-                report.placed += 1
-                continue
-            if gone is None:
-                job["attempts"] = job.get("attempts", 0) + 1
-                _requeue(r, jid, job, now + _backoff(job))
-                report.deferred += 1
-                continue
-        result = calls.place(hl, number, "callback.auto", f"/voice?cb=auto&l={job.get('lang', '')}")
-        if result.ok:
-            _finish(r, jid)
-            stats.count("callback.auto.placed", hl)
-            report.placed += 1
-            continue
-        if result.ambiguous:
-            job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())
-        job["attempts"] = job.get("attempts", 0) + 1
-        if (result.transient or result.ambiguous) and job["attempts"] < calls.MAX_ATTEMPTS:
-            _requeue(r, jid, job, now + _backoff(job))
-            report.deferred += 1
-            continue
-        _finish(r, jid)
-        log.warning("automatic call-back not placed: %s", result.reason)
-        stats.count(f"callback.auto.failed.{result.reason}", hl)
-        report.failed += 1
+    for jid, raw in zip(ids, jobs):
+        outcome = _place_one(hl, jid, raw, lease, now)
+        setattr(report, outcome, getattr(report, outcome) + 1)
     return report
+
+
+def _place_one(hl: "Hotline", jid: str, raw: str, lease: str, now: datetime) -> str:
+    """One claimed call-back, settled in the queue; returns the Report field it counts in."""
+    r = hl.redis
+    if not raw:  # cancelled (STOP, DELETE) after it was claimed
+        return _finish(r, jid, "dropped")
+    job = json.loads(raw)
+    later = next_allowed(hl, now)
+    if later is None or later > now:  # an outage or a config change moved us out of the allowed time
+        return _finish(r, jid, "dropped") if later is None else _requeue(r, jid, job, later)
+    number = hl.vault.decrypt(job.get("phone", ""))
+    if not number:
+        return _finish(r, jid, "dropped")
+    mark = schedule.mark_in(r, QUEUE, lease, [jid])[0]
+    if mark == schedule.LEASE_LOST:
+        return "deferred"  # another worker holds it now
+    if mark != schedule.MARKED:
+        return _finish(r, jid, "dropped")
+    if job.get("unanswered_since"):
+        gone = calls.already_placed(hl, number, datetime.fromisoformat(job["unanswered_since"]))
+        if gone:
+            return _finish(r, jid, "placed")
+        if gone is None:
+            job["attempts"] = job.get("attempts", 0) + 1
+            return _requeue(r, jid, job, now + _backoff(job))
+    result = calls.place(hl, number, "callback.auto", f"/voice?cb=auto&l={job.get('lang', '')}")
+    if result.ok:
+        stats.count("callback.auto.placed", hl)
+        return _finish(r, jid, "placed")
+    if result.ambiguous:
+        job.setdefault("unanswered_since", datetime.now(timezone.utc).isoformat())
+    job["attempts"] = job.get("attempts", 0) + 1
+    if (result.transient or result.ambiguous) and job["attempts"] < calls.MAX_ATTEMPTS:
+        return _requeue(r, jid, job, now + _backoff(job))
+    log.warning("automatic call-back not placed: %s", result.reason)
+    stats.count(f"callback.auto.failed.{result.reason}", hl)
+    return _finish(r, jid, "failed")
+
+
+def _finish(r, jid: str, outcome: str) -> str:
+    schedule.finish_in(r, QUEUE, jid)
+    return outcome
+
+
+def _requeue(r, jid: str, job: dict, at: datetime) -> str:
+    schedule.requeue_in(r, QUEUE, jid, json.dumps(job), at.timestamp())
+    return "deferred"
 
 
 def _backoff(job: dict) -> timedelta:

@@ -1,8 +1,10 @@
-"""The reminder queue's storage: atomic Lua scripts over the sharded due/in-flight sets.
+"""Lease queues' storage: atomic Lua scripts over due/in-flight sets, for the reminders (sharded)
+and the automatic call-backs (one queue).
 
 Kept in the store layer (not with the worker) because STOP and DELETE (people/) must cancel a
 person's reminders atomically, and the worker (reminders/) claims and finishes them: both sides
-use these primitives, and neither imports the other.
+use these primitives, and neither imports the other. messaging/callbacks.py claims, marks and
+settles its call-backs with the same scripts (`LeaseQueue`).
 
 Every script is registered once per client (`register_script`: sent as EVALSHA by its digest, the
 source only again after a NOSCRIPT, e.g. a restarted or failed-over Redis), and each works on a
@@ -11,6 +13,8 @@ whole batch, so a reminder takes part in three round trips (claim, mark, settle)
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,14 +29,15 @@ BATCH = 100
 
 
 # KEYS: due, inflight, state, jobs ; ARGV: now (the hotline's clock, for what is due), lease seconds, limit,
-# unanswered_since (ISO time).
+# unanswered_since (ISO time), 'hold' or ''.
 # Leases are counted on the Redis server's clock (TIME, in ms), the one clock every worker shares: a
 # worker whose own clock is minutes off can neither steal a live lease nor keep a dead one.
 # Returns {lease, n, id1, job1, ..., idn, jobn, uncertain ids...}: the claimed ids with their data, read in
 # the same round trip ('' for one cancelled meanwhile). An expired lease of an id not yet 'sending' is
 # claimed again; one that was 'sending' (its worker died during the request) goes back to `due` now,
 # marked 'unanswered_since', so the next try first asks Twilio whether it left: it finishes, sent once,
-# instead of staying 'uncertain' for ever. Those ids are reported too.
+# instead of staying 'uncertain' for ever. Those ids are reported too. With 'hold' such an id stays
+# 'uncertain' and is never tried again (a call-back: a second call is worse than none).
 CLAIM = """
 local t = redis.call('TIME')
 local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -40,7 +45,11 @@ local lease = server_ms + tonumber(ARGV[2]) * 1000
 local ids = {}
 local uncertain = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', server_ms, 'LIMIT', 0, ARGV[3])) do
-  if redis.call('HGET', KEYS[3], id) == 'sending' then
+  if redis.call('HGET', KEYS[3], id) == 'sending' and ARGV[5] == 'hold' then
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HSET', KEYS[3], id, 'uncertain')
+    table.insert(uncertain, id)
+  elseif redis.call('HGET', KEYS[3], id) == 'sending' then
     redis.call('ZREM', KEYS[2], id)
     redis.call('HDEL', KEYS[3], id)
     local raw = redis.call('HGET', KEYS[4], id)
@@ -179,24 +188,50 @@ def scripts(r: redis.Redis) -> Scripts:
     return found
 
 
+@dataclass(frozen=True)
+class LeaseQueue:
+    """The four keys of one lease queue: due (sorted by send time), inflight (by lease end, on the Redis
+    server's clock), state ('sending', 'uncertain') and jobs (each id's data)."""
+
+    due: str
+    inflight: str
+    state: str
+    jobs: str
+
+    def claim_keys(self) -> list[str]:
+        return [self.due, self.inflight, self.state, self.jobs]
+
+    def mark_keys(self) -> list[str]:
+        return [self.jobs, self.state, self.inflight]
+
+    def settle_keys(self, person_sets: Sequence[str] = ()) -> list[str]:
+        return [self.inflight, self.jobs, self.state, self.due, *person_sets]
+
+
+def shard_queue(shard: int) -> LeaseQueue:
+    """A shard of the reminder queue."""
+    return LeaseQueue(store.due(shard), store.inflight(shard), store.state(shard), store.jobs(shard))
+
+
 def claim_keys(shard: int) -> list[str]:
-    return [store.due(shard), store.inflight(shard), store.state(shard), store.jobs(shard)]
+    return shard_queue(shard).claim_keys()
 
 
 def mark_keys(shard: int) -> list[str]:
-    return [store.jobs(shard), store.state(shard), store.inflight(shard)]
+    return shard_queue(shard).mark_keys()
 
 
 def settle_keys(shard: int, people: list[str]) -> list[str]:
-    return [store.inflight(shard), store.jobs(shard), store.state(shard), store.due(shard),
-            *(store.person_jobs(shard, h) for h in people)]
+    return shard_queue(shard).settle_keys([store.person_jobs(shard, h) for h in people])
 
 
-def claim_args(now: float, limit: int, lease_seconds: float = LEASE_SECONDS, unanswered_since: str = "") -> list:
+def claim_args(now: float, limit: int, lease_seconds: float = LEASE_SECONDS, unanswered_since: str = "",
+               hold: bool = False) -> list:
     """CLAIM's ARGV. `unanswered_since`: since when a reminder whose worker died mid-request may have
-    left (default: a lease and a minute ago, on the real clock Twilio dates messages by)."""
+    left (default: a lease and a minute ago, on the real clock Twilio dates messages by). `hold`: such
+    an id stays 'uncertain' instead."""
     since = unanswered_since or (datetime.now(timezone.utc) - timedelta(seconds=lease_seconds + 60)).isoformat()
-    return [now, lease_seconds, limit, since]
+    return [now, lease_seconds, limit, since, "hold" if hold else ""]
 
 
 def claimed(raw: list) -> tuple[str, list[str], list[str], list[str]]:
@@ -223,6 +258,27 @@ def claim_jobs(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tu
 def claim(r: redis.Redis, shard: int, now: float, limit: int = BATCH) -> tuple[list[str], list[str]]:
     ids, _, uncertain = claim_jobs(r, shard, now, limit)
     return ids, uncertain
+
+
+def claim_from(r: redis.Redis, q: LeaseQueue, now: float, limit: int, lease_seconds: float,
+               hold: bool = False) -> tuple[str, list[str], list[str], list[str]]:
+    """Claim up to `limit` ids due at `now` from `q`: (lease, ids, their data, uncertain ids)."""
+    return claimed(scripts(r).claim(keys=q.claim_keys(), args=claim_args(now, limit, lease_seconds, hold=hold)))
+
+
+def mark_in(r: redis.Redis, q: LeaseQueue, lease: str, ids: list[str]) -> list[int]:
+    """Mark claimed ids 'sending' just before their request: MARKED, GONE or LEASE_LOST each."""
+    return [int(v) for v in scripts(r).mark(keys=q.mark_keys(), args=[lease, *ids])]
+
+
+def finish_in(r: redis.Redis, q: LeaseQueue, rid: str) -> None:
+    """`rid` is done (sent, dropped or failed): out of the queue."""
+    scripts(r).settle(keys=q.settle_keys(), args=["f", rid, 0, "", ""])
+
+
+def requeue_in(r: redis.Redis, q: LeaseQueue, rid: str, job: str, at: float) -> None:
+    """`rid` back in `due` at `at` with its data replaced by `job`, unless it was cancelled meanwhile."""
+    scripts(r).settle(keys=q.settle_keys(), args=["r", rid, 0, job, repr(at)])
 
 
 def cancel(r: redis.Redis, h: str, prefix: str = "") -> int:
