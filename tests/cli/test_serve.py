@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,12 +14,7 @@ from urllib.parse import urlencode
 import psutil
 
 from support import FIXTURE
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from support.server import free_port, wait_healthy
 
 
 def redis_servers_for(data_dir: Path) -> list[psutil.Process]:
@@ -39,16 +33,12 @@ def serve(data_dir: Path, port: int) -> subprocess.Popen:
     env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE))
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except OSError:
-            assert proc.poll() is None, proc.stdout.read()
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not come up")
+    try:
+        wait_healthy(port, proc)
+    except AssertionError:
+        proc.kill()
+        raise
+    return proc
 
 
 def post(port: int, path: str, **form: str) -> str:
@@ -92,13 +82,7 @@ def test_hotline_run_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
     env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE))
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "run", "--port", str(port)], env=env, cwd=data_dir,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_healthy(port, proc)
     post(port, "/voice/key?n=office.almaty&l=en", CallSid="CA1", From="+77011234567", Digits="8")
     children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) >= 2 and redis_servers_for(data_dir)

@@ -1,15 +1,14 @@
 """`hotline simulate`: a terminal call through the real webhooks, in-process or against a running server."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 from hotline.cli.simulate import InProcess, scripted, simulate_call, simulate_command
 from support import CALLER, FIXTURE, PUBLIC, SECRET, TOKEN, make_app
+from support.server import serving
 
 LANGS = {"kk": "1", "ru": "2", "en": "3"}
 MASKED = "+7******4567"
@@ -55,13 +54,8 @@ def test_keys_typed_in_the_terminal(r, redis_socket: str, tmp_path: Path) -> Non
 @pytest.fixture
 def server(r, clock, tmp_path: Path):
     """A hotline listening on a real port, as `hotline run` would serve it."""
-    app = make_app(r, clock, tmp_path, tmp_path / "var" / "tts")
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)  # quick shutdown()
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
+    with serving(make_app(r, clock, tmp_path, tmp_path / "var" / "tts")) as url:
+        yield url
 
 
 def test_against_a_running_server(server: str, redis_socket: str, tmp_path: Path) -> None:

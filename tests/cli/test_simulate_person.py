@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.serving import make_server
 
 from hotline.cli.simulate import simulate_command
 from hotline.dashboard import accounts
@@ -17,6 +16,7 @@ from hotline.people import inbox
 from hotline.store import keys
 from support import CALLER, Twilio, make_app
 from support.person import AIGERIM, HOTLINE, SATURDAY_11, WEEKDAY_11, dashboard, on_shift, person_content
+from support.server import serving
 
 MEDIA_PATH = "/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/RE" + "a" * 32
 
@@ -31,12 +31,8 @@ def local_app(r, clock, tmp_path: Path, **overrides):
 @pytest.fixture
 def served(r, clock, tmp_path: Path):
     app = local_app(r, clock, tmp_path)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(5)
+    with serving(app) as url:
+        yield app, url
 
 
 def message(tmp_path: Path) -> Path:

@@ -19,16 +19,11 @@ from pathlib import Path
 import psutil
 
 from support import FIXTURE
+from support.server import free_port, wait_healthy
 
 REPO = Path(__file__).resolve().parents[2]  # for the Procfile
 
 LOCAL_MODE = "LOCAL MODE: TWILIO_AUTH_TOKEN is not set"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def local_env(tmp_path: Path) -> dict[str, str]:
@@ -177,13 +172,7 @@ def test_the_procfile_web_line_warns_once_and_opens_no_control_socket(tmp_path: 
     command = line.removeprefix("web:").strip().replace("0.0.0.0", "127.0.0.1")
     web = Terminal(["sh", "-c", command], env, tmp_path)
     web.wait_for("Booting worker")
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_healthy(port)
     time.sleep(2)
     os.killpg(web.proc.pid, signal.SIGTERM)
     web.wait()

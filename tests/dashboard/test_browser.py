@@ -1,15 +1,14 @@
 """The operator dashboard in a real browser: the pages render under the CSP and the phone drives the hotline."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from hotline.runtime import stats
 from support import make_app
 from support.browser import ARGS, chromium
+from support.server import serving
 
 PASSWORD = "correct horse battery staple"
 
@@ -24,12 +23,8 @@ def server(r, clock, tmp_path, tts_cache):
                    TTS_CACHE_DIR=str(tmp_path / "tts"))
     for _ in range(3):
         stats.count("call.started", app.extensions["hotline"])
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)  # quick shutdown()
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

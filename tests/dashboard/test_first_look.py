@@ -3,16 +3,15 @@ pages that fit a 390 px phone screen, and a browser phone that says one thing at
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from hotline.runtime import stats
 from support import make_app, rest_app
 from support.browser import ARGS as BROWSER_ARGS
 from support.browser import chromium as chromium_path
+from support.server import serving
 
 PASSWORD = "correct horse battery staple"
 ARGS = [*BROWSER_ARGS, "--autoplay-policy=no-user-gesture-required"]
@@ -71,12 +70,8 @@ def server(r, clock, tmp_path, tts_cache):
                    TTS_CACHE_DIR=str(tmp_path / "tts"))
     for _ in range(3):
         stats.count("call.started", app.extensions["hotline"])
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,16 +1,15 @@
 """The caseworker's inbox in a real browser (headless Chromium): claim, play, call back, outcome."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from hotline.people import caseworkers, inbox
 from support import CALLER, rest_app
 from support.browser import ARGS, chromium
 from support.person import AIGERIM, HOTLINE, MP3, person_content
+from support.server import serving
 
 PASSWORD = "inbox password for the browser"
 pytestmark = pytest.mark.browser
@@ -20,13 +19,8 @@ pytestmark = pytest.mark.browser
 def served(r, clock, tmp_path, tts_cache, fake):
     app = rest_app(r, clock, tmp_path, tts_cache, fake, HOTLINE_CONTENT_DIR=str(person_content(tmp_path)),
                    OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="", TWILIO_FROM_NUMBER=HOTLINE, TWILIO_VOICE_NUMBER=HOTLINE)
-    hl = app.extensions["hotline"]
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}", hl
-    httpd.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield url, app.extensions["hotline"]
 
 
 def test_claim_play_and_call_back_in_the_browser(served, fake, tmp_path: Path) -> None:

@@ -2,14 +2,13 @@
 Kazakh call plays it; edit the text and the slot shows stale while callers hear synthesis again."""
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from support import Call, Twilio, edit, make_app
 from support.browser import ARGS, chromium
+from support.server import serving
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple"
@@ -21,12 +20,8 @@ WELCOME = "Сәлеметсіз бе. Бұл Қазақстанда қорғау
 def served(tree: Path, r, clock, tmp_path: Path, tts_cache: Path):
     app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="",
                    HOTLINE_CONTENT_DIR=str(tree), CONTENT_RELOAD_SECONDS=0)
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join(10)
+    with serving(app) as url:
+        yield app, url
 
 
 def welcome_plays(app, r, n: int) -> list[str]:

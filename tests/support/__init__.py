@@ -11,6 +11,7 @@ conftest or each other.
 - redis_probe.py   RoundTripProxy: counts Redis round trips on the wire (worker and webhook budgets)
 - logs.py     the session log that fails the run on any full phone number in a log line
 - content.py  where the fixture and the shipped content are; private copies to break
+- server.py   serving(app): an app on a real HTTP server in a thread (Chromium, `hotline simulate --url`)
 """
 from support.app import CALLER, PUBLIC, SECRET, TOKEN, Clock, make_app, outbox, rest_app
 from support.content import FIXTURE, ROOT, TODAY, content_copy, edit, line_of, set_prompt

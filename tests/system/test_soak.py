@@ -13,7 +13,6 @@ import os
 import random
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from support import FIXTURE, ROOT, SECRET, SUMMARY, FakeTwilio, full_numbers, start_redis
+from support.server import free_port
 
 pytestmark = pytest.mark.soak
 
@@ -45,12 +45,6 @@ LATENCY_LIMIT = 5.0      # seconds, any single webhook
 BOUNDED = {"optout", "due", "jobs", "inflight", "state", "outbox", "content"}
 REPORT = ROOT / "bench" / "out" / "soak.txt"
 TOKEN = "soak-auth-token-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

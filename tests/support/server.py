@@ -1,0 +1,48 @@
+"""An app on a real HTTP server in a thread: for Chromium and for commands that talk HTTP."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+
+@contextmanager
+def serving(app: Flask) -> Iterator[str]:
+    """Serve `app` on a free loopback port until the block ends; yields its base URL."""
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)  # quick shutdown()
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join(10)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (for a server started as its own process)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(port: int, proc: subprocess.Popen | None = None, seconds: float = 60) -> None:
+    """Until the server on `port` answers /healthz; AssertionError (with its output) if `proc` ends
+    first or it never answers."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"the server ended before it answered: {proc.stdout.read() if proc.stdout else ''}") from None
+            time.sleep(0.2)
+    raise AssertionError(f"nothing answered /healthz on port {port} within {seconds:.0f} s")
