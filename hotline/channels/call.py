@@ -93,7 +93,7 @@ def send_writes() -> None:
     pipe = g.pop("voice_writes", None)
     if pipe is not None and len(pipe):
         try:
-            pipe.execute()
+            pipe.send() if hasattr(pipe, "send") else pipe.execute()  # a cluster's pipeline has no send
         except redis.RedisError:
             pass
 
