@@ -177,6 +177,7 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
     conn.send("ready")
     start_at = conn.recv()
     lat: list[list[float]] = [[] for _ in range(max(len(r.steps) for r in routes))]
+    lag: list[float] = []  # open loop: how late the generator itself sent each request (its own CPU)
     errors: dict[str, int] = {}
     done = 0
     t_measure, t_end = start_at + warm, start_at + warm + duration
@@ -205,6 +206,8 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
         c.buf.clear()
         c.due = due
         c.t0 = time.perf_counter()
+        if t_measure <= due < t_end:
+            lag.append(c.t0 - due)
         try:
             c.sock.sendall(c.reqs[c.step])
         except OSError:
@@ -284,7 +287,7 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
     for c in callers:
         drop(c)
     cpu = 0.0 if cpu0 is None else (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    conn.send({"lat": lat, "errors": errors, "done": done, "cpu": cpu})
+    conn.send({"lat": lat, "errors": errors, "done": done, "cpu": cpu, "lag": lag})
     conn.close()
 
 
@@ -302,6 +305,7 @@ class Result:
     gen_cpu_s: float
     per_step_p50_ms: list[float]
     cpu_s: dict[str, float] = field(default_factory=dict)
+    send_lag_p99_ms: float = float("nan")  # open loop: p99 of how late the generator sent a request
 
     def row(self) -> dict:
         return self.__dict__
@@ -376,6 +380,8 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
     done = sum(r["done"] for r in results)
     if watch:
         th.join(5)
+    lags = sorted(x for r in results for x in r["lag"])
     return Result(mode, n, duration, done, done / duration, percentile(all_lat, 50) * 1000,
                   percentile(all_lat, 99) * 1000, (all_lat[-1] if all_lat else float("nan")) * 1000, errors,
-                  sum(r["cpu"] for r in results), [percentile(s, 50) * 1000 for s in per_step], cpu)
+                  sum(r["cpu"] for r in results), [percentile(s, 50) * 1000 for s in per_step], cpu,
+                  percentile(lags, 99) * 1000)

@@ -6,6 +6,7 @@ so the noise of a shared machine falls on both alike.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import statistics
 import subprocess
@@ -42,24 +43,36 @@ def _wrk(url: str, conns: int, seconds: int) -> dict | None:
 
 
 def capacity(base: str, routes, start_calls: int, warm: float, duration: float, limit_ms: float = 100.0,
-             period: float = 10.0, max_probes: int = 6, watch=None, log=print) -> dict:
-    """Most simultaneous calls (each one request every `period` s, open loop) with p99 under `limit_ms`."""
+             period: float = 10.0, max_probes: int = 6, watch=None, bare: bool = False, log=print) -> dict:
+    """Most simultaneous calls (each one request every `period` s, open loop) with p99 under `limit_ms`.
+
+    Each probe also says where the CPU went (per request: the web workers, Redis, the load generator,
+    which shares the cores) and how late the generator itself sent its requests (p99): a generator
+    short of CPU would show as lateness here before it showed as the server's latency."""
     probes = []
     lo, hi = 0, None
     n = max(10, start_calls)
     for _ in range(max_probes):
         try:
-            r = loadgen.run(base, routes, n, mode="open", warm=warm, duration=duration, period=period, watch=watch)
+            r = loadgen.run(base, routes, n, mode="open", warm=warm, duration=duration, period=period, watch=watch,
+                            bare=bare)
         except RuntimeError as exc:  # counted as over the limit, and said so
             probes.append({"calls": n, "rps": 0, "p50_ms": None, "p99_ms": None, "ok": False, "errors": {str(exc): 1}})
             log(f"  open loop: {n} calls: {exc} -> over")
             ok = False
         else:
             ok = r.p99_ms < limit_ms and not r.errors
+            per_req = {k: v / max(1, r.requests) * 1000 for k, v in r.cpu_s.items()}
             probes.append({"calls": n, "rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "ok": ok,
-                           "errors": r.errors})
+                           "errors": r.errors, "web_cpu_ms_per_req": per_req.get("web"),
+                           "redis_cpu_ms_per_req": per_req.get("redis"),
+                           "gen_cpu_ms_per_req": r.gen_cpu_s / max(1, r.requests) * 1000,
+                           "cpu_cores": {**{k: v / r.duration for k, v in r.cpu_s.items()}, "gen": r.gen_cpu_s / r.duration},
+                           "send_lag_p99_ms": r.send_lag_p99_ms, "load": os.getloadavg()[0]})
             log(f"  open loop: {n} calls ({n / period:.0f} req/s offered): {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
-                f"p99 {r.p99_ms:.1f} ms -> {'ok' if ok else 'over'}")
+                f"p99 {r.p99_ms:.1f} ms, generator late p99 {r.send_lag_p99_ms:.1f} ms, cores "
+                + ", ".join(f"{k} {v:.2f}" for k, v in probes[-1]["cpu_cores"].items())
+                + f" -> {'ok' if ok else 'over'}")
         if ok:
             lo = n
         else:
@@ -139,10 +152,15 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
                 if wrk:
                     log(f"  wrk (C) on the bare endpoint, 50 connections: {wrk.get('rps', 0):.0f} req/s")
                 out["wrk_bare_50"] = wrk
-                peak = max(row["hotline"]["rps"] for row in table)
-                log("capacity: calls sending one request every 10 s, p99 under 100 ms")
-                out["capacity"] = capacity(hbase, routes, int(peak * 10 * 0.5), cap_warm, cap_duration,
-                                           watch=watch["hotline"], log=log)
+                # The same probe of both servers, hotline first: what this machine can hold at all (bare)
+                # beside what the hotline holds.
+                for name in ("hotline", "bare"):
+                    peak = max(row[name]["rps"] for row in table)
+                    log(f"capacity ({name}): calls sending one request every 10 s, p99 under 100 ms")
+                    base = servers[name][0]
+                    out["capacity" if name == "hotline" else "capacity_bare"] = capacity(
+                        base, routes, int(peak * 10 * 0.5), cap_warm, cap_duration, watch=watch[name],
+                        bare=(name == "bare"), log=log)
     finally:
         redis.stop()
     return out
