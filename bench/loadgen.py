@@ -178,6 +178,7 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
     start_at = conn.recv()
     lat: list[list[float]] = [[] for _ in range(max(len(r.steps) for r in routes))]
     lag: list[float] = []  # open loop: how late the generator itself sent each request (its own CPU)
+    sent: list[float] = []  # open loop: latency from the moment a request was sent (the server's share)
     errors: dict[str, int] = {}
     done = 0
     t_measure, t_end = start_at + warm, start_at + warm + duration
@@ -273,6 +274,8 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
             start_ref = c.due if mode == "open" else c.t0
             if ok and start_ref >= t_measure and t1 <= t_end:
                 lat[c.step].append(t1 - start_ref)
+                if mode == "open":
+                    sent.append(t1 - c.t0)
                 done += 1
             elif not ok:
                 err(f"step{c.step}:HTTP{status}")
@@ -287,7 +290,7 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
     for c in callers:
         drop(c)
     cpu = 0.0 if cpu0 is None else (cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)
-    conn.send({"lat": lat, "errors": errors, "done": done, "cpu": cpu, "lag": lag})
+    conn.send({"lat": lat, "errors": errors, "done": done, "cpu": cpu, "lag": lag, "sent": sent})
     conn.close()
 
 
@@ -306,6 +309,7 @@ class Result:
     per_step_p50_ms: list[float]
     cpu_s: dict[str, float] = field(default_factory=dict)
     send_lag_p99_ms: float = float("nan")  # open loop: p99 of how late the generator sent a request
+    p99_from_send_ms: float = float("nan")  # open loop: p99 counted from the send, not from the due time
 
     def row(self) -> dict:
         return self.__dict__
@@ -381,7 +385,8 @@ def run(base: str, routes: list[Route], n: int, mode: str = "closed", warm: floa
     if watch:
         th.join(5)
     lags = sorted(x for r in results for x in r["lag"])
+    sents = sorted(x for r in results for x in r["sent"])
     return Result(mode, n, duration, done, done / duration, percentile(all_lat, 50) * 1000,
                   percentile(all_lat, 99) * 1000, (all_lat[-1] if all_lat else float("nan")) * 1000, errors,
                   sum(r["cpu"] for r in results), [percentile(s, 50) * 1000 for s in per_step], cpu,
-                  percentile(lags, 99) * 1000)
+                  percentile(lags, 99) * 1000, percentile(sents, 99) * 1000)

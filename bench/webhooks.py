@@ -68,9 +68,11 @@ def capacity(base: str, routes, start_calls: int, warm: float, duration: float, 
                            "redis_cpu_ms_per_req": per_req.get("redis"),
                            "gen_cpu_ms_per_req": r.gen_cpu_s / max(1, r.requests) * 1000,
                            "cpu_cores": {**{k: v / r.duration for k, v in r.cpu_s.items()}, "gen": r.gen_cpu_s / r.duration},
-                           "send_lag_p99_ms": r.send_lag_p99_ms, "load": os.getloadavg()[0]})
+                           "send_lag_p99_ms": r.send_lag_p99_ms, "p99_from_send_ms": r.p99_from_send_ms,
+                           "load": os.getloadavg()[0]})
             log(f"  open loop: {n} calls ({n / period:.0f} req/s offered): {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
-                f"p99 {r.p99_ms:.1f} ms, generator late p99 {r.send_lag_p99_ms:.1f} ms, cores "
+                f"p99 {r.p99_ms:.1f} ms (from the send {r.p99_from_send_ms:.1f}), generator late p99 "
+                f"{r.send_lag_p99_ms:.1f} ms, cores "
                 + ", ".join(f"{k} {v:.2f}" for k, v in probes[-1]["cpu_cores"].items())
                 + f" -> {'ok' if ok else 'over'}")
         if ok:
