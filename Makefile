@@ -51,9 +51,12 @@ lint: $(STAMP)
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check hotline tests bench
 
+# The suite in TEST_WORKERS processes (pytest-xdist; 2 = the cores here and on CI): most of its time
+# is spent waiting on servers, browsers and espeak-ng, so two run side by side. TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: system $(STAMP) lint
 	$(BIN)/hotline check
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 soak: system $(STAMP)
 	$(BIN)/python -m pytest -m soak --run-soak

@@ -121,22 +121,45 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     logging.getLogger().setLevel(logging.DEBUG)
 
 
+def _full_number_lines() -> list[str]:
+    """This process's log lines that held a full phone number, before or after masking (masked)."""
+    raw = [f"raw {logging.getLevelName(level)} {name}: {text}" for level, name, text in SESSION_LOG.raw
+           if full_numbers(text)]
+    written = ["written " + line for line in SESSION_LOG.written if full_numbers(line)]
+    return [masked(line)[:300] for line in raw + written]
+
+
+# With pytest-xdist (`make test` runs `-n 2`), each worker process holds its own log; a worker hands
+# its findings and summary lines to the controller, which fails the run and prints them.
+_FROM_WORKERS: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    out = getattr(node, "workeroutput", {})
+    _FROM_WORKERS.extend(out.get("full_numbers", []))
+    SUMMARY.extend(out.get("summary", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Fail the run if any log line of any test held a full phone number (printed masked)."""
-    raw = [f"{logging.getLevelName(level)} {name}: {text}" for level, name, text in SESSION_LOG.raw
-           if full_numbers(text)]
-    written = [line for line in SESSION_LOG.written if full_numbers(line)]
-    if not raw and not written:
+    found = _full_number_lines()
+    if hasattr(session.config, "workeroutput"):  # an xdist worker: the controller reports
+        session.config.workeroutput["full_numbers"] = found
+        session.config.workeroutput["summary"] = list(SUMMARY)
+        return
+    found += _FROM_WORKERS
+    if not found:
         return
     session.exitstatus = 1
     out = session.config.pluginmanager.get_plugin("terminalreporter")
     if out:
         out.write_sep("=", "full phone numbers in log lines", red=True)
     write = out.write_line if out else print
-    write(f"FAILED: {len(raw)} log record(s) held a full phone number before masking, "
-          f"{len(written)} after the masking filter (shown masked):")
-    for line in (raw + written)[:20]:
-        write("  " + masked(line)[:300])
+    write(f"FAILED: {len(found)} log line(s) held a full phone number (shown masked; 'raw' is before the "
+          f"masking filter, 'written' after):")
+    for line in found[:20]:
+        write("  " + line)
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
