@@ -18,9 +18,26 @@ import time
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode, urlsplit
 
-from .common import DAYTIME, FROM_NUMBER, OUT, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env, stop_process, total_cpu_seconds
+from .common import (
+    DAYTIME,
+    FROM_NUMBER,
+    OUT,
+    PUBLIC,
+    ROOT,
+    SECRET,
+    SID,
+    TOKEN,
+    RedisServer,
+    hotline_env,
+    stop_process,
+    total_cpu_seconds,
+)
+
+if TYPE_CHECKING:
+    from hotline.runtime.hotline import Hotline
 
 POPULATE_AT = "2026-12-05T11:00:00+05:00"  # subscribe then: reminders at 7 Dec 10:00 and 8 Dec 10:00
 START = date(2026, 12, 3)                   # arrival 3 Dec: filing deadline 8 Dec
@@ -147,6 +164,34 @@ def _encrypt(numbers: list[str]) -> list[str]:
     return [_VAULT.encrypt(n) for n in numbers]  # type: ignore[union-attr]
 
 
+class Clock:
+    """A hotline CLOCK the bench sets by hand."""
+
+    def __init__(self, iso: str = POPULATE_AT) -> None:
+        self.now = datetime.fromisoformat(iso)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def due_hotline(redis_url: str, twilio_url: str, n: int, prefix: str, data_dir: Path) -> Hotline:
+    """A hotline on `redis_url` sending to the fake at `twilio_url`, with N subscribers (filing, arrived
+    3 Dec) whose first reminder is due now (its clock at 7 Dec 11:00)."""
+    from hotline import create_app
+
+    from .populate import bulk_subscribe, numbers
+
+    clock = Clock()
+    app = create_app({"REDIS_URL": redis_url, "CLOCK": clock, "HOTLINE_SECRET_KEY": SECRET,
+                      "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(data_dir),
+                      "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_URL": twilio_url,
+                      "TWILIO_FROM_NUMBER": FROM_NUMBER, "PUBLIC_URL": PUBLIC})
+    hl = app.extensions["hotline"]
+    bulk_subscribe(hl, numbers(n, prefix), "ru", "filing", START, backend="resp")
+    clock.now = datetime.fromisoformat("2026-12-07T11:00:00+05:00")
+    return hl
+
+
 def populate_due(redis_url: str, n: int, prefix: str = "+7707") -> tuple[list[str], float]:
     """N new subscribers (filing, arrived 3 Dec), each with one reminder due at DAYTIME; returns (numbers, seconds).
 
@@ -155,10 +200,6 @@ def populate_due(redis_url: str, n: int, prefix: str = "+7707") -> tuple[list[st
     from hotline import create_app
 
     from .populate import bulk_subscribe, numbers
-
-    class Clock:
-        def __call__(self) -> datetime:
-            return datetime.fromisoformat(POPULATE_AT)
 
     t0 = time.perf_counter()
     app = create_app({"REDIS_URL": redis_url, "CLOCK": Clock(), "HOTLINE_SECRET_KEY": SECRET,

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
-from datetime import datetime
 
 from . import loadgen
-from .common import FROM_NUMBER, OUT, PUBLIC, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env
-from .dispatch import START, fake_twilio
+from .common import OUT, RedisServer, hotline_env
+from .dispatch import due_hotline, fake_twilio
 
 WEB_PARTS = {  # label: (function name, file fragment) measured inclusively
     "signature check (RequestValidator.validate)": ("validate", "request_validator"),
@@ -118,30 +117,14 @@ def worker(n: int = 1000) -> dict | None:
         from pyinstrument import Profiler
     except ImportError:
         return None
-    from hotline import create_app, reminders
-
-    from .dispatch import POPULATE_AT
-    from .populate import bulk_subscribe, numbers
-
-    class Clock:
-        now = datetime.fromisoformat(POPULATE_AT)
-
-        def __call__(self) -> datetime:
-            return self.now
+    from hotline import reminders
 
     workdir = OUT / "redis-profile"
     shutil.rmtree(workdir, ignore_errors=True)
     redis = RedisServer(workdir, aof=False)
     try:
         with fake_twilio("fast") as (url, _):
-            clock = Clock()
-            app = create_app({"REDIS_URL": redis.url, "CLOCK": clock, "HOTLINE_SECRET_KEY": SECRET,
-                              "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(OUT / "var-profile"),
-                              "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_URL": url,
-                              "TWILIO_FROM_NUMBER": FROM_NUMBER, "PUBLIC_URL": PUBLIC})
-            hl = app.extensions["hotline"]
-            bulk_subscribe(hl, numbers(n, "+7706"), "ru", "filing", START, backend="resp")
-            clock.now = datetime.fromisoformat("2026-12-07T11:00:00+05:00")
+            hl = due_hotline(redis.url, url, n, "+7706", OUT / "var-profile")
             import logging
             logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # as run_once does
             prof = Profiler(interval=0.001)

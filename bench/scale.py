@@ -17,20 +17,12 @@ from hotline.store import keys as store
 from hotline.store import optout_filter, schedule
 
 from .common import OUT, ROOT, SECRET, TOKEN, RedisServer
-from .dispatch import START
+from .dispatch import START, Clock
 from .populate import bulk_subscribe, numbers
 
 NOTHING_DUE = "2026-12-05T11:00:00+05:00"   # subscribed now; first reminders at 7 Dec 10:00
 ALL_DUE = "2026-12-07T11:00:00+05:00"       # one reminder of everyone is due
 PAST = date(2026, 11, 20)                    # a deadline already gone: a subscriber with no reminder left
-
-
-class Clock:
-    def __init__(self, iso: str) -> None:
-        self.now = datetime.fromisoformat(iso)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 def _median_ms(samples: list[float]) -> float:

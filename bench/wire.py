@@ -12,12 +12,11 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 from . import loadgen
-from .common import FROM_NUMBER, OUT, PUBLIC, ROOT, SECRET, SID, TOKEN, RedisServer, hotline_env
-from .dispatch import POPULATE_AT, START, fake_twilio
+from .common import OUT, ROOT, RedisServer, hotline_env
+from .dispatch import due_hotline, fake_twilio
 
 sys.path.insert(0, str(ROOT / "tests"))
 from support.redis_probe import RoundTripProxy  # noqa: E402
@@ -110,24 +109,9 @@ def reminder_counts(n: int = 2000, in_flight: int = 32) -> dict:
     proxy = RoundTripProxy(port=redis.port)
     try:
         with fake_twilio("fast") as (url, _):
-            from hotline import create_app, reminders
+            from hotline import reminders
 
-            from .populate import bulk_subscribe, numbers
-
-            class Clock:
-                now = datetime.fromisoformat(POPULATE_AT)
-
-                def __call__(self) -> datetime:
-                    return self.now
-
-            clock = Clock()
-            app = create_app({"REDIS_URL": proxy.url, "CLOCK": clock, "HOTLINE_SECRET_KEY": SECRET,
-                              "HOTLINE_CONTENT_DIR": str(ROOT), "HOTLINE_DATA_DIR": str(OUT / "var-wire"),
-                              "TWILIO_ACCOUNT_SID": SID, "TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_API_URL": url,
-                              "TWILIO_FROM_NUMBER": FROM_NUMBER, "PUBLIC_URL": PUBLIC})
-            hl = app.extensions["hotline"]
-            bulk_subscribe(hl, numbers(n, "+7708"), "ru", "filing", START, backend="resp")
-            clock.now = datetime.fromisoformat("2026-12-07T11:00:00+05:00")
+            hl = due_hotline(proxy.url, url, n, "+7708", OUT / "var-wire")
             redis.client.config_resetstat()
             proxy.reset()
             cpu = time.process_time()

@@ -5,10 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.runtime import stats
-from support import make_app
 from support.browser import ARGS, chromium
-from support.server import serving
+from support.server import browser_dashboard, serving
 
 PASSWORD = "correct horse battery staple"
 
@@ -17,13 +15,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def server(r, clock, tmp_path, tts_cache):
-    """The app on a real HTTP server in a thread, over the test Redis; yields its base URL."""
-    # No PUBLIC_URL: the session cookie is not marked Secure, so the browser keeps it over plain http.
-    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="",
-                   TTS_CACHE_DIR=str(tmp_path / "tts"))
-    for _ in range(3):
-        stats.count("call.started", app.extensions["hotline"])
-    with serving(app) as url:
+    """The dashboard on a real HTTP server, over the test Redis; yields its base URL."""
+    with serving(browser_dashboard(r, clock, tmp_path, tts_cache, PASSWORD)) as url:
         yield url
 
 

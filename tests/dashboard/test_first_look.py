@@ -11,7 +11,7 @@ from hotline.runtime import stats
 from support import make_app, rest_app
 from support.browser import ARGS as BROWSER_ARGS
 from support.browser import chromium as chromium_path
-from support.server import serving
+from support.server import browser_dashboard, serving
 
 PASSWORD = "correct horse battery staple"
 ARGS = [*BROWSER_ARGS, "--autoplay-policy=no-user-gesture-required"]
@@ -66,11 +66,8 @@ def test_the_menu_tree_names_nodes_in_words_with_the_id_beside_them(r, clock, tm
 
 @pytest.fixture
 def server(r, clock, tmp_path, tts_cache):
-    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, PUBLIC_URL="",
-                   TTS_CACHE_DIR=str(tmp_path / "tts"))
-    for _ in range(3):
-        stats.count("call.started", app.extensions["hotline"])
-    with serving(app) as url:
+    """The dashboard on a real HTTP server, over the test Redis; yields its base URL."""
+    with serving(browser_dashboard(r, clock, tmp_path, tts_cache, PASSWORD)) as url:
         yield url
 
 

@@ -11,7 +11,8 @@ conftest or each other.
 - redis_probe.py   RoundTripProxy: counts Redis round trips on the wire (worker and webhook budgets)
 - logs.py     the session log that fails the run on any full phone number in a log line
 - content.py  where the fixture and the shipped content are; private copies to break
-- server.py   serving(app): an app on a real HTTP server in a thread (Chromium, `hotline simulate --url`)
+- server.py   serving(app): an app on a real HTTP server in a thread (Chromium, `hotline simulate --url`);
+              browser_dashboard; free_port and wait_healthy for servers started as processes
 """
 from support.app import CALLER, PUBLIC, SECRET, TOKEN, Clock, make_app, outbox, rest_app
 from support.content import FIXTURE, ROOT, TODAY, content_copy, edit, line_of, set_prompt

@@ -8,9 +8,13 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from flask import Flask
 from werkzeug.serving import make_server
+
+from hotline.runtime import stats
+from support.app import make_app
 
 
 @contextmanager
@@ -24,6 +28,15 @@ def serving(app: Flask) -> Iterator[str]:
     finally:
         httpd.shutdown()
         thread.join(10)
+
+
+def browser_dashboard(r, clock, tmp: Path, tts: Path, password: str) -> Flask:
+    """The dashboard as the browser tests open it: no PUBLIC_URL (the session cookie is not marked
+    Secure, so the browser keeps it over plain http), a TTS cache of its own, three calls counted."""
+    app = make_app(r, clock, tmp, tts, OPERATOR_PASSWORD=password, PUBLIC_URL="", TTS_CACHE_DIR=str(tmp / "tts"))
+    for _ in range(3):
+        stats.count("call.started", app.extensions["hotline"])
+    return app
 
 
 def free_port() -> int:
