@@ -111,9 +111,11 @@ def hotline_env(redis_url: str, twilio_url: str | None = None, clock_start: str 
 
 
 def gunicorn_cmd(app: str, port: int, workers: int = 2) -> list[str]:
-    """The Procfile's web line (bound to loopback): gunicorn --workers 2 --timeout 15 <app>."""
-    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}",
-            "--timeout", "15", app]
+    """The Procfile's web line (bound to loopback): gunicorn -c python:hotline.cli.gunicorn_conf
+    --workers 2 --timeout 15 <app> (the settings file turns off gunicorn's control socket, whose one
+    fixed path per user the two servers of a run would otherwise share)."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:hotline.cli.gunicorn_conf", "--workers", str(workers),
+            "--bind", f"{HOST}:{port}", "--timeout", "15", app]
 
 
 def wait_http(url: str, timeout: float = 60, proc: subprocess.Popen | None = None) -> float:
