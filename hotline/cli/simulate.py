@@ -7,7 +7,6 @@ SMS that would reach their phone (from the local outbox, number masked).
 from __future__ import annotations
 
 import io
-import json
 import os
 import secrets
 import shutil
@@ -20,127 +19,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode, urlsplit
-from urllib.request import Request, urlopen
+from typing import Callable, Iterator
 
 import click
 import redis
-from twilio.request_validator import RequestValidator
 
-from hotline.messaging import outbox
+from hotline.cli.sim_transport import InProcess, OverHttp, SimulationError, Transport, local_path
 from hotline.rules.phones import mask
-from hotline.runtime.synthesis import Synthesiser, known_sounds
-from hotline.store import keys as store
 from hotline.store.connection import connect, data_dir, running_embedded
 
 DEFAULT_CALLER = "+77011234567"
 HOTLINE_NUMBER = "+77000000000"
 SILENCE = "."
 PLAYERS = (("aplay", "-q"), ("paplay",), ("play", "-q"))
-
-
-class SimulationError(Exception):
-    """The hotline did not answer a webhook as Twilio needs it to."""
-
-
-def _path(url: str) -> str:
-    """'/voice/key?n=main' from a relative or absolute URL (we talk to our own host either way)."""
-    parts = urlsplit(url)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _sign(token: str, url: str, form: dict[str, str]) -> dict[str, str]:
-    """The X-Twilio-Signature header Twilio would send (none without a token: local mode)."""
-    return {"X-Twilio-Signature": RequestValidator(token).compute_signature(url, form)} if token else {}
-
-
-class Transport(Protocol):
-    token: str  # the auth token it signs with; "" = local mode
-
-    def post(self, path: str, form: dict[str, str]) -> str: ...
-    def audio(self, url: str) -> bytes | None: ...
-    def spoken_text(self, url: str) -> str | None: ...
-    def outbox(self, start: int) -> list[dict]: ...
-
-
-class InProcess:
-    """The hotline app in this process, through Flask's test client."""
-
-    def __init__(self, app) -> None:
-        self.client = app.test_client()
-        self.hl = app.extensions["hotline"]
-        self.token = self.hl.config.get("TWILIO_AUTH_TOKEN", "")
-        self.base = (self.hl.config.get("PUBLIC_URL") or "http://localhost").rstrip("/")
-
-    def post(self, path: str, form: dict[str, str]) -> str:
-        resp = self.client.post(path, data=form, headers=_sign(self.token, self.base + path, form))
-        if not 200 <= resp.status_code < 300:
-            raise SimulationError(f"the hotline answered {resp.status_code} to {path}")
-        return resp.get_data(as_text=True)
-
-    def audio(self, url: str) -> bytes | None:
-        resp = self.client.get(_path(url))
-        return resp.data if resp.status_code == 200 else None
-
-    def spoken_text(self, url: str) -> str | None:
-        name = url.rsplit("/", 1)[-1]
-        known = known_sounds(self.hl.content, self.hl.synth).get(name)
-        return self.hl.synth.text_of(name) or _tts_text(self.hl.redis, name) or (known[0] if known else None)
-
-    def outbox(self, start: int) -> list[dict]:
-        return outbox.read(self.hl.redis, start)
-
-
-class OverHttp:
-    """A running hotline at `base`, over HTTP; its Redis (if we can reach it) only to show synthesised text and SMS."""
-
-    def __init__(self, base: str, token: str, public: str, r: redis.Redis | None, tts_dir: Path) -> None:
-        self.base, self.token, self.public, self.redis = base.rstrip("/"), token, (public or base).rstrip("/"), r
-        self.tts = Synthesiser(tts_dir)
-
-    def post(self, path: str, form: dict[str, str]) -> str:
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **_sign(self.token, self.public + path, form)}
-        request = Request(self.base + path, data=urlencode(form).encode(), headers=headers, method="POST")
-        try:
-            with urlopen(request, timeout=15) as resp:  # Twilio, too, gives up after 15 s
-                return resp.read().decode("utf-8")
-        except HTTPError as exc:
-            hint = " (is TWILIO_AUTH_TOKEN the server's token?)" if exc.code == 403 else ""
-            raise SimulationError(f"the hotline answered {exc.code} to {path}{hint}") from None
-        except URLError as exc:
-            raise SimulationError(f"cannot reach {self.base}: {exc.reason}") from None
-
-    def audio(self, url: str) -> bytes | None:
-        try:
-            with urlopen(url if url.startswith("http") else self.base + url, timeout=15) as resp:
-                return resp.read()
-        except (HTTPError, URLError):
-            return None
-
-    def spoken_text(self, url: str) -> str | None:
-        name = url.rsplit("/", 1)[-1]
-        return _tts_text(self.redis, name) or self.tts.text_of(name)
-
-    def outbox(self, start: int) -> list[dict]:
-        if self.redis is None:
-            return []
-        try:
-            return outbox.read(self.redis, start)
-        except redis.RedisError:
-            return []
-
-
-def _tts_text(r: redis.Redis | None, name: str) -> str | None:
-    """The text the synthesiser left in Redis for a file name (JSON with its text)."""
-    if r is None:
-        return None
-    try:
-        spec = r.get(f"{store.TTS_TEXT}{name}")
-        return json.loads(spec).get("text") if spec else None
-    except (redis.RedisError, ValueError, AttributeError):
-        return None
 
 
 @dataclass(frozen=True)
@@ -225,7 +116,7 @@ def _twilio_part(root: ET.Element, transport: Transport, form: dict[str, str], m
             echo(f"[ringing the caseworker on shift at {mask((number.text or '').strip())} ...]")
         echo("[in the simulator nobody presses 1: no answer]")
         action = dial.get("action")
-        return (_path(action), {"DialCallStatus": "no-answer", "DialCallDuration": "0"}) if action else None
+        return (local_path(action), {"DialCallStatus": "no-answer", "DialCallDuration": "0"}) if action else None
     if record is None:
         return None
     audio = message if message is not None else sample_message()
@@ -237,9 +128,9 @@ def _twilio_part(root: ET.Element, transport: Transport, form: dict[str, str], m
     if callback and not transport.token:  # with Twilio credentials the real Twilio must do this
         with _serving(path + ".mp3", audio) as base:
             fields["RecordingUrl"] = base + path
-            transport.post(_path(callback), {**form, **fields, "RecordingStatus": "completed"})
+            transport.post(local_path(callback), {**form, **fields, "RecordingStatus": "completed"})
         echo("[recording ready: the hotline fetched it from the simulator, like Twilio's media URL]")
-    return _path(record.get("action", "")), {**fields, "Digits": key}
+    return local_path(record.get("action", "")), {**fields, "Digits": key}
 
 
 def sample_message() -> bytes:
@@ -329,7 +220,7 @@ def _next_step(root: ET.Element, next_key: Callable[[int], str | None],
         return None
     gather, redirect = root.find("Gather"), root.find("Redirect")
     if gather is None:
-        return (_path(redirect.text or ""), {}) if redirect is not None else None
+        return (local_path(redirect.text or ""), {}) if redirect is not None else None
     digits = int(gather.get("numDigits", "1"))
     echo(f"[waiting for {digits} key{'s' if digits > 1 else ''}: 0-9 * #; '{SILENCE}' = silence]")
     key = next_key(digits)
@@ -338,8 +229,8 @@ def _next_step(root: ET.Element, next_key: Callable[[int], str | None],
         return None
     echo(f"> {key}")
     if key == SILENCE:
-        return (_path(redirect.text or ""), {}) if redirect is not None else None
-    return _path(gather.get("action", "")), {"Digits": key}
+        return (local_path(redirect.text or ""), {}) if redirect is not None else None
+    return local_path(gather.get("action", "")), {"Digits": key}
 
 
 def scripted(keys: str) -> Callable[[int], str | None]:

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hotline.cli.simulate import InProcess, scripted, simulate_call, simulate_command
+from hotline.cli.sim_transport import InProcess
+from hotline.cli.simulate import scripted, simulate_call, simulate_command
 from support import CALLER, FIXTURE, PUBLIC, SECRET, TOKEN, make_app
 from support.server import serving
 
