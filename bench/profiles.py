@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from . import loadgen
 from .common import OUT, RedisServer, hotline_env
@@ -67,49 +69,56 @@ def _summarise(session, parts: dict) -> dict:
             "by_package": [(k, v / total) for k, v in top]}
 
 
-def webhook(calls: int = 100) -> dict | None:
-    try:
-        from pyinstrument import Profiler
-    except ImportError:
-        return None
+@contextmanager
+def _redis_and_fake() -> Iterator[tuple[RedisServer, str]]:
+    """An empty Redis (its folder wiped first) and the fast fake Twilio's URL, for one profile."""
     workdir = OUT / "redis-profile"
     shutil.rmtree(workdir, ignore_errors=True)
     redis = RedisServer(workdir, aof=False)
     try:
         with fake_twilio("fast") as (url, _):
-            env = hotline_env(redis.url, twilio_url=url, data_dir=OUT / "var-profile")
-            saved = dict(os.environ)
-            os.environ.update(env)
-            try:
-                from hotline import create_app
-                app = create_app()
-            finally:
-                os.environ.clear()
-                os.environ.update(saved)
-            client = app.test_client()
-            steps = [("/voice", None), ("/voice/lang", "2"), ("/voice/key?n=main&l=ru&p=0", "1"),
-                     ("/voice/key?n=apply&l=ru&p=0", "2"), ("/voice/key?n=office.almaty&l=ru&p=0", "*"),
-                     ("/voice/key?n=apply&l=ru&p=0", "3"), ("/voice/key?n=office.shymkent&l=ru&p=0", "8")]
-            reqs = []
-            for i in range(calls + 20):
-                sid, num = f"CA{i:032x}", f"+7709{i:07d}"
-                for path, d in steps:
-                    form = loadgen.twilio_form(sid, num, d)
-                    reqs.append((path, form, loadgen.sign(path, form)))
-            for path, form, sig in reqs[:20 * len(steps)]:  # warm: imports, Kazakh audio, connections
-                client.post(path, data=form, headers={"X-Twilio-Signature": sig})
-            prof = Profiler(interval=0.001)
-            prof.start()
-            for path, form, sig in reqs[20 * len(steps):]:
-                resp = client.post(path, data=form, headers={"X-Twilio-Signature": sig})
-                assert resp.status_code == 200, (path, resp.status_code)
-            prof.stop()
-            (OUT / "profile-webhook.txt").write_text(prof.output_text(unicode=False, color=False))
-            res = _summarise(prof.last_session, WEB_PARTS)
-            res["ms_per_request"] = res["total_s"] / (calls * len(steps)) * 1000
-            return res
+            yield redis, url
     finally:
         redis.stop()
+
+
+def webhook(calls: int = 100) -> dict | None:
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return None
+    with _redis_and_fake() as (redis, url):
+        env = hotline_env(redis.url, twilio_url=url, data_dir=OUT / "var-profile")
+        saved = dict(os.environ)
+        os.environ.update(env)
+        try:
+            from hotline import create_app
+            app = create_app()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        client = app.test_client()
+        steps = [("/voice", None), ("/voice/lang", "2"), ("/voice/key?n=main&l=ru&p=0", "1"),
+                 ("/voice/key?n=apply&l=ru&p=0", "2"), ("/voice/key?n=office.almaty&l=ru&p=0", "*"),
+                 ("/voice/key?n=apply&l=ru&p=0", "3"), ("/voice/key?n=office.shymkent&l=ru&p=0", "8")]
+        reqs = []
+        for i in range(calls + 20):
+            sid, num = f"CA{i:032x}", f"+7709{i:07d}"
+            for path, d in steps:
+                form = loadgen.twilio_form(sid, num, d)
+                reqs.append((path, form, loadgen.sign(path, form)))
+        for path, form, sig in reqs[:20 * len(steps)]:  # warm: imports, Kazakh audio, connections
+            client.post(path, data=form, headers={"X-Twilio-Signature": sig})
+        prof = Profiler(interval=0.001)
+        prof.start()
+        for path, form, sig in reqs[20 * len(steps):]:
+            resp = client.post(path, data=form, headers={"X-Twilio-Signature": sig})
+            assert resp.status_code == 200, (path, resp.status_code)
+        prof.stop()
+        (OUT / "profile-webhook.txt").write_text(prof.output_text(unicode=False, color=False))
+        res = _summarise(prof.last_session, WEB_PARTS)
+        res["ms_per_request"] = res["total_s"] / (calls * len(steps)) * 1000
+        return res
 
 
 def worker(n: int = 1000) -> dict | None:
@@ -119,25 +128,19 @@ def worker(n: int = 1000) -> dict | None:
         return None
     from hotline import reminders
 
-    workdir = OUT / "redis-profile"
-    shutil.rmtree(workdir, ignore_errors=True)
-    redis = RedisServer(workdir, aof=False)
-    try:
-        with fake_twilio("fast") as (url, _):
-            hl = due_hotline(redis.url, url, n, "+7706", OUT / "var-profile")
-            import logging
-            logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # as run_once does
-            prof = Profiler(interval=0.001)
-            prof.start()
-            report = reminders.run_once(hl, 1)  # one request at a time, in this thread, so the profiler sees it all
-            prof.stop()
-            assert report.sent == n, report
-            (OUT / "profile-worker.txt").write_text(prof.output_text(unicode=False, color=False))
-            res = _summarise(prof.last_session, WORKER_PARTS)
-            res["ms_per_message"] = res["total_s"] / n * 1000
-            return res
-    finally:
-        redis.stop()
+    with _redis_and_fake() as (redis, url):
+        hl = due_hotline(redis.url, url, n, "+7706", OUT / "var-profile")
+        import logging
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)  # as run_once does
+        prof = Profiler(interval=0.001)
+        prof.start()
+        report = reminders.run_once(hl, 1)  # one request at a time, in this thread, so the profiler sees it all
+        prof.stop()
+        assert report.sent == n, report
+        (OUT / "profile-worker.txt").write_text(prof.output_text(unicode=False, color=False))
+        res = _summarise(prof.last_session, WORKER_PARTS)
+        res["ms_per_message"] = res["total_s"] / n * 1000
+        return res
 
 
 def run(log=print) -> dict:
