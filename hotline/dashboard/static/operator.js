@@ -1,5 +1,5 @@
-// The browser phone on /operator/phone. The server replays each step against the real voice
-// webhooks and keeps the call's URLs; this page only sends keys and shows what the caller hears.
+// The browser phone on /operator/phone. The server answers each step with the voice channel's
+// step functions (what the webhooks run) and keeps the call's URLs; this page only sends keys and shows what the caller hears.
 "use strict";
 
 (function () {
