@@ -9,19 +9,10 @@ import click
 
 from hotline.cli.audio import audio_group
 from hotline.cli.check import check_command
+from hotline.cli.command_app import command_hotline
 from hotline.cli.operators import operators_group
 from hotline.cli.serve import run_command, serve_command
 from hotline.cli.simulate import simulate_command
-
-
-def _app():
-    """The hotline for a command that serves no webhooks: the servers' start-up warnings are not its own."""
-    from hotline import create_app
-    return create_app({"STARTUP_WARNINGS": False})
-
-
-def _hotline():
-    return _app().extensions["hotline"]
 
 
 @click.group()
@@ -43,7 +34,7 @@ def worker(once: bool, poll: float, in_flight: int | None, at: str | None) -> No
     from hotline.reminders.worker import run_forever, run_once
     if at is not None:
         _move_clock(at, once)
-    hl = _hotline()
+    hl = command_hotline()
     if once:
         click.echo(str(run_once(hl, in_flight)))
         if hl.content.handoff is not None:
@@ -78,7 +69,7 @@ def _move_clock(at: str, once: bool) -> None:
 def outbox(clear: bool) -> None:
     """Print the SMS that would have been sent, replies included (local mode, no Twilio credentials)."""
     from hotline.messaging import outbox as box
-    hl = _hotline()
+    hl = command_hotline()
     tz = hl.content.policy.tz
     entries = box.read(hl.redis)
     for e in entries:
@@ -98,7 +89,7 @@ def reminders() -> None:
 def reminders_due(until: str | None) -> None:
     """What would go out until a time."""
     from hotline.reminders.reports import due_report
-    hl = _hotline()
+    hl = command_hotline()
     try:
         end = datetime.fromisoformat(until) if until else hl.now() + timedelta(days=100)
     except ValueError:
@@ -117,7 +108,7 @@ def reminders_due(until: str | None) -> None:
 def reminders_show(phone: str) -> None:
     """One person's reminders, for support staff."""
     from hotline.reminders.reports import person_report
-    report = person_report(_hotline(), phone)
+    report = person_report(command_hotline(), phone)
     click.echo(f"number {report['number']}  language {report['lang'] or '-'}  opted out: {report['opted_out']}")
     for rule, consent in report["rules"].items():
         click.echo(f"  {rule}: from {consent['start']}, deadline {consent['deadline']}, "
@@ -140,7 +131,7 @@ def caseworkers() -> None:
 def caseworkers_add(name: str, languages: str, order: int | None) -> None:
     """Add (or update) a caseworker; the phone number is asked for, never taken from the command line."""
     from hotline.people import caseworkers as cw
-    hl = _hotline()
+    hl = command_hotline()
     langs = [l.strip() for l in languages.split(",") if l.strip()]
     unknown = [l for l in langs if l not in hl.content.settings.languages]
     if unknown or not langs:
@@ -157,7 +148,7 @@ def caseworkers_add(name: str, languages: str, order: int | None) -> None:
 def caseworkers_list() -> None:
     """Everyone who can be rung, in routing order (numbers masked)."""
     from hotline.people import caseworkers as cw
-    hl = _hotline()
+    hl = command_hotline()
     for c in cw.load(hl.redis):
         click.echo(f"{c.id}  {c.name:<20} {c.masked(hl)}  {','.join(c.languages):<8} order {c.order}  "
                    f"{'ON SHIFT' if c.on_shift else 'off'}")
@@ -169,7 +160,7 @@ def caseworkers_list() -> None:
 def caseworkers_shift(cid: str, state: str) -> None:
     """Put a caseworker on or off shift."""
     from hotline.people import caseworkers as cw
-    if not cw.set_shift(_hotline().redis, cid, state == "on"):
+    if not cw.set_shift(command_hotline().redis, cid, state == "on"):
         raise click.ClickException(f"no caseworker {cid} (see `hotline caseworkers list`)")
     click.echo(f"{cid} {state} shift")
 
@@ -179,7 +170,7 @@ def caseworkers_shift(cid: str, state: str) -> None:
 def caseworkers_remove(cid: str) -> None:
     """Remove a caseworker and their number."""
     from hotline.people import caseworkers as cw
-    if not cw.remove(_hotline().redis, cid):
+    if not cw.remove(command_hotline().redis, cid):
         raise click.ClickException(f"no caseworker {cid}")
     click.echo(f"{cid} removed")
 

@@ -3,12 +3,7 @@ from __future__ import annotations
 
 import click
 
-
-def _hotline():
-    """The hotline's store (REDIS_URL, else the embedded Redis of the data directory, joined if `make
-    run` has it open): serving no webhooks, so without the servers' start-up warnings."""
-    from hotline import create_app
-    return create_app({"STARTUP_WARNINGS": False}).extensions["hotline"]
+from hotline.cli.command_app import command_hotline
 
 
 def _show(created, totp: bool) -> None:
@@ -40,7 +35,7 @@ def add(name: str, role: str, ask: bool, no_totp: bool) -> None:
     from hotline.dashboard import accounts
     from hotline.runtime import audit
     password = click.prompt("password", hide_input=True, confirmation_prompt=True) if ask else None
-    hl = _hotline()
+    hl = command_hotline()
     try:
         created = accounts.create(hl, name, role, password, totp=not no_totp)
     except accounts.AccountError as exc:
@@ -58,7 +53,7 @@ def reset(name: str, ask: bool, no_totp: bool) -> None:
     from hotline.dashboard import accounts
     from hotline.runtime import audit
     password = click.prompt("password", hide_input=True, confirmation_prompt=True) if ask else None
-    hl = _hotline()
+    hl = command_hotline()
     try:
         created = accounts.reset(hl, name, password, totp=not no_totp)
     except accounts.AccountError as exc:
@@ -73,7 +68,7 @@ def remove(name: str) -> None:
     """Delete an account; its sessions end at once."""
     from hotline.dashboard import accounts
     from hotline.runtime import audit
-    hl = _hotline()
+    hl = command_hotline()
     if not accounts.remove(hl, name):
         raise click.ClickException(f"no operator called {name!r}")
     audit.record(hl, actor="cli", action="operator.remove", operator=name)
@@ -84,7 +79,7 @@ def remove(name: str) -> None:
 def list_() -> None:
     """Every account: name, role, second factor."""
     from hotline.dashboard import accounts
-    rows = accounts.list_all(_hotline())
+    rows = accounts.list_all(command_hotline())
     for a in rows:
         click.echo(f"{a.name:<24} {a.role:<11} {'TOTP' if a.has_second_factor else 'no second factor'}")
     click.echo(f"{len(rows)} operator(s)")

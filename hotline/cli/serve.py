@@ -24,6 +24,7 @@ from urllib.request import urlopen
 
 import click
 
+from hotline.cli.command_app import command_hotline
 from hotline.runtime import settings
 from hotline.store.connection import connect, data_dir, start_embedded
 
@@ -205,7 +206,6 @@ def _refuse_busy_port(host: str, port: int, command: str) -> None:
 @click.option("--port", default=5000, show_default=True, envvar="PORT")
 def run_command(host: str, port: int) -> None:
     """Everything for local use: embedded Redis, web server, reminder worker, and the outbox."""
-    from hotline import create_app
     from hotline.messaging import outbox
     from hotline.messaging.sender import twilio_client
 
@@ -229,7 +229,7 @@ def run_command(host: str, port: int) -> None:
         sys.exit(1)
     run_file = write_run_file(base)
     os.environ["REDIS_URL"] = env["REDIS_URL"]
-    hl = create_app({"STARTUP_WARNINGS": False}).extensions["hotline"]
+    hl = command_hotline()
     click.echo(banner(base, warnings, dashboard, twilio_client(hl.config) is None))
     tz = hl.content.policy.tz
 

@@ -11,7 +11,7 @@ ENV_KEYS = (
     "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_MESSAGING_SERVICE_SID", "TWILIO_FROM_NUMBER",
     "TWILIO_WHATSAPP_FROM", "TWILIO_VOICE_NUMBER",
     "TWILIO_API_URL", "PUBLIC_URL", "AUDIO_BASE_URL", "OPERATOR_PASSWORD", "OPERATOR_PASSWORD_HASH", "PROXY_HOPS",
-    "HOTLINE_SESSION_KEY",
+    "HOTLINE_SESSION_KEY", "TTS_CACHE_DIR",
 )
 
 
@@ -22,6 +22,9 @@ def defaults() -> dict[str, Any]:
         "HOTLINE_DATA_DIR": "var",
         "HOTLINE_SECRET_KEY": "",
         "HOTLINE_CONTENT_DIR": "",
+        # Rendered speech (default: HOTLINE_DATA_DIR/tts). Files are named by what they say, so a
+        # folder kept across deploys, or shared by processes, spares synthesising them again at start.
+        "TTS_CACHE_DIR": "",
         "TWILIO_ACCOUNT_SID": "",
         "TWILIO_AUTH_TOKEN": "",
         "TWILIO_MESSAGING_SERVICE_SID": "",

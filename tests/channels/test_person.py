@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -308,9 +309,10 @@ from hotline import create_app
 from hotline.people import inbox
 sock, content, data, who, iid = sys.argv[1:6]
 app = create_app({"REDIS_URL": "unix://" + sock, "HOTLINE_SECRET_KEY": %r, "HOTLINE_CONTENT_DIR": content,
-                  "HOTLINE_DATA_DIR": data, "TWILIO_AUTH_TOKEN": "t"})
+                  "HOTLINE_DATA_DIR": data, "TWILIO_AUTH_TOKEN": "t", "TTS_PRERENDER": False})
 hl = app.extensions["hotline"]
 r = redis.Redis(unix_socket_path=sock)
+r.incr("test:ready")
 while not r.exists("test:go"):
     time.sleep(0.001)
 print(inbox.claim(hl, iid, who))
@@ -321,11 +323,12 @@ def test_two_processes_claim_the_same_item_exactly_one_wins(phl, redis_socket, c
     wins = []
     for round_ in range(5):
         iid = voicemail_item(phl)
-        r.delete("test:go")
+        r.delete("test:go", "test:ready")
         procs = [subprocess.Popen([sys.executable, "-c", CLAIMER, redis_socket, str(content_root), str(tmp_path / "var"),
                                    who, iid], stdout=subprocess.PIPE, text=True) for who in ("aigerim", "bolat")]
-        import time
-        time.sleep(1.5)  # both started and waiting
+        deadline = time.monotonic() + 60
+        while int(r.get("test:ready") or 0) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # both started and waiting
         r.set("test:go", "1")
         results = sorted(p.communicate(timeout=60)[0].strip() for p in procs)
         assert results == ["0", "1"], (round_, results)

@@ -28,9 +28,10 @@ def redis_servers_for(data_dir: Path) -> list[psutil.Process]:
     return found
 
 
-def serve(data_dir: Path, port: int) -> subprocess.Popen:
+def serve(data_dir: Path, port: int, tts: Path) -> subprocess.Popen:
+    """`hotline serve`, its speech from the run's shared cache (`tts`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWILIO_", "REDIS_URL"))}
-    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE))
+    env.update(HOTLINE_DATA_DIR=str(data_dir), HOTLINE_CONTENT_DIR=str(FIXTURE), TTS_CACHE_DIR=str(tts))
     proc = subprocess.Popen([sys.executable, "-m", "hotline.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=data_dir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -52,11 +53,11 @@ def stop(proc: subprocess.Popen) -> str:
     return out
 
 
-def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path) -> None:
+def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path, tts_cache: Path) -> None:
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     port = free_port()
-    proc = serve(data_dir, port)
+    proc = serve(data_dir, port, tts_cache)
     assert "<Gather" in post(port, "/voice", CallSid="CA1", From="+77011234567")
     assert "<Message>" in post(port, "/sms", From="+77011234567", Body="СТОП")
     assert redis_servers_for(data_dir), "the embedded Redis runs while the app runs"
@@ -66,7 +67,7 @@ def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path) -> Non
         time.sleep(0.1)
     assert not redis_servers_for(data_dir), "no orphaned Redis after the app stopped"
     assert "7011234567" not in log
-    proc = serve(data_dir, port)
+    proc = serve(data_dir, port, tts_cache)
     try:
         assert "<Message>" not in post(port, "/sms", From="+77011234567", Body="HELP"), "the STOP survived a restart"
     finally:
@@ -74,7 +75,8 @@ def test_embedded_redis_keeps_data_and_stops_with_the_app(tmp_path: Path) -> Non
 
 
 def test_hotline_run_stops_everything_on_ctrl_c(tmp_path: Path) -> None:
-    """`make run`: web, worker and embedded Redis start together and all stop on Ctrl-C."""
+    """`make run`: web, worker and embedded Redis start together and all stop on Ctrl-C (from an empty
+    speech cache, so the stop comes while espeak-ng is still rendering)."""
     data_dir = tmp_path / "var"
     data_dir.mkdir()
     port = free_port()

@@ -26,14 +26,17 @@ REPO = Path(__file__).resolve().parents[2]  # for the Procfile
 LOCAL_MODE = "LOCAL MODE: TWILIO_AUTH_TOKEN is not set"
 
 
-def local_env(tmp_path: Path) -> dict[str, str]:
+def local_env(tmp_path: Path, tts: Path) -> dict[str, str]:
     """A newcomer's environment: no Twilio, no Redis URL, no dashboard password, a HOME of its own
-    (so a gunicorn control socket would show up in it)."""
+    (so a gunicorn control socket would show up in it). Speech comes from the run's shared cache
+    (`tts`): these tests are about what is printed and stopped; rendering from an empty cache, and
+    Ctrl-C during it, is tests/cli/test_serve.py's `hotline run` and tests/runtime/test_speech.py."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("TWILIO_", "REDIS_URL", "OPERATOR_", "HOTLINE_", "XDG_RUNTIME_DIR", "PORT"))}
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
-    env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_CONTENT_DIR=str(FIXTURE), HOME=str(home))
+    env.update(HOTLINE_DATA_DIR=str(tmp_path / "var"), HOTLINE_CONTENT_DIR=str(FIXTURE), HOME=str(home),
+               TTS_CACHE_DIR=str(tts))
     return env
 
 
@@ -89,12 +92,12 @@ def embedded_redis_running(data_dir: Path) -> bool:
     return False
 
 
-def test_a_busy_port_is_named_with_the_command_that_avoids_it(tmp_path: Path) -> None:
+def test_a_busy_port_is_named_with_the_command_that_avoids_it(tmp_path: Path, tts_cache: Path) -> None:
     port = free_port()
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", port))
         taken.listen()
-        run = Terminal(hotline("run", "--port", str(port)), local_env(tmp_path), tmp_path)
+        run = Terminal(hotline("run", "--port", str(port)), local_env(tmp_path, tts_cache), tmp_path)
         code = run.wait()
     assert code != 0, "a hotline that cannot listen must not exit 0"
     assert "is running" not in run.output
@@ -123,8 +126,8 @@ def login(base: str, password: str) -> int:
     return resp.status if resp.geturl().rstrip("/").endswith("/operator") else 0
 
 
-def test_run_says_each_thing_once_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    env, port = local_env(tmp_path), free_port()
+def test_run_says_each_thing_once_and_stops_cleanly_on_ctrl_c(tmp_path: Path, tts_cache: Path) -> None:
+    env, port = local_env(tmp_path, tts_cache), free_port()
     base = f"http://127.0.0.1:{port}"
     data_dir = tmp_path / "var"
     run = Terminal(hotline("run", "--port", str(port)), env, tmp_path)
@@ -164,9 +167,9 @@ def test_run_says_each_thing_once_and_stops_cleanly_on_ctrl_c(tmp_path: Path) ->
     assert second and second != passwords, "a new one-time password at every start"
 
 
-def test_the_procfile_web_line_warns_once_and_opens_no_control_socket(tmp_path: Path) -> None:
+def test_the_procfile_web_line_warns_once_and_opens_no_control_socket(tmp_path: Path, tts_cache: Path) -> None:
     """gunicorn as a platform starts it (the Procfile), in local mode: the master warns, workers do not."""
-    env, port = local_env(tmp_path), free_port()
+    env, port = local_env(tmp_path, tts_cache), free_port()
     env.update(PORT=str(port), WEB_CONCURRENCY="2", PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
     line = next(x for x in (REPO / "Procfile").read_text().splitlines() if x.startswith("web:"))
     command = line.removeprefix("web:").strip().replace("0.0.0.0", "127.0.0.1")

@@ -293,7 +293,7 @@ def said(resp) -> str:
 
 
 def test_phone_drives_the_voice_steps_to_an_address(r, clock, tmp_path, tts_cache) -> None:
-    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD, TTS_CACHE_DIR=str(tmp_path / "tts"))
+    app = make_app(r, clock, tmp_path, tts_cache, OPERATOR_PASSWORD=PASSWORD)
     browser = app.test_client()
     login(browser)
     first = step(browser, do="new").get_json()

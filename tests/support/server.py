@@ -32,8 +32,8 @@ def serving(app: Flask) -> Iterator[str]:
 
 def browser_dashboard(r, clock, tmp: Path, tts: Path, password: str) -> Flask:
     """The dashboard as the browser tests open it: no PUBLIC_URL (the session cookie is not marked
-    Secure, so the browser keeps it over plain http), a TTS cache of its own, three calls counted."""
-    app = make_app(r, clock, tmp, tts, OPERATOR_PASSWORD=password, PUBLIC_URL="", TTS_CACHE_DIR=str(tmp / "tts"))
+    Secure, so the browser keeps it over plain http), three calls counted."""
+    app = make_app(r, clock, tmp, tts, OPERATOR_PASSWORD=password, PUBLIC_URL="")
     for _ in range(3):
         stats.count("call.started", app.extensions["hotline"])
     return app
