@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import pyotp
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from hotline.runtime.settings import PASSWORD_HASH_DEFAULT
 from hotline.store import keys as store
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def create(hl: "Hotline", name: str, role: str, password: str | None = None, tot
         raise AccountError(f"password refused: {reason}")
     secret = pyotp.random_base32() if totp else None
     codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODES)] if totp else []
-    record = {"role": role, "pw": generate_password_hash(password), "totp": _totp_fernet(hl).encrypt(secret.encode()).decode()
+    record = {"role": role, "pw": hash_password(hl, password), "totp": _totp_fernet(hl).encrypt(secret.encode()).decode()
               if secret else "", "recovery": json.dumps([_recovery_tag(hl, name, c) for c in codes]),
               "epoch": (old.epoch + 1) if old else 0, "created": hl.now().isoformat(timespec="seconds"),
               "one_time": "1" if one_time else "0", "totp_last": -1}
@@ -135,6 +136,11 @@ def create(hl: "Hotline", name: str, role: str, password: str | None = None, tot
     pipe.execute()
     uri = pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER) if secret else None
     return Created(name, role, password, secret, uri, codes)
+
+
+def hash_password(hl: "Hotline", password: str) -> str:
+    """The stored hash of a password, by the configured method (settings.PASSWORD_HASH_METHOD)."""
+    return generate_password_hash(password, method=hl.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT))
 
 
 def adopt_hash(hl: "Hotline", name: str, role: str, pw_hash: str) -> None:

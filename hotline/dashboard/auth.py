@@ -18,7 +18,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any, Callable
 
 import redis
@@ -36,6 +36,7 @@ from hotline.dashboard import accounts, sessions
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime import audit, stats
 from hotline.runtime.hotline import Hotline, current
+from hotline.runtime.settings import PASSWORD_HASH_DEFAULT
 from hotline.store import keys as store
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,12 @@ LIMITER = "operator_limiter"  # app.extensions key
 login_manager = LoginManager()
 login_manager.session_protection = None  # the session lives in Redis; its id is rotated at login
 csrf = CSRFProtect()
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    """What an unknown name's password is checked against, so it takes as long as a known one's."""
+    return generate_password_hash("not a password of anyone", method=method)
 
 
 @dataclass
@@ -226,7 +232,8 @@ def login() -> ResponseReturnValue:
             audit.record(hl, actor=name or "-", action="login.locked")
             return render_template("operator_login.html", error="locked"), 429
         acct = accounts.get(hl, name)
-        good_password = check_password_hash(acct.pw_hash if acct else _DUMMY_HASH, request.form.get("password", ""))
+        good_password = check_password_hash(acct.pw_hash if acct else _dummy_hash(hl.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT)),
+                                          request.form.get("password", ""))
         ok = bool(acct) and good_password and accounts.check_second_factor(hl, acct, request.form.get("code", ""))
         if not ok:
             stats.count("security.login_failed", hl)

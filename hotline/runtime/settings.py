@@ -15,6 +15,9 @@ ENV_KEYS = (
 )
 
 
+PASSWORD_HASH_DEFAULT = "scrypt"
+
+
 def defaults() -> dict[str, Any]:
     return {
         "HOTLINE_ENV": "development",
@@ -36,6 +39,9 @@ def defaults() -> dict[str, Any]:
         "AUDIO_BASE_URL": "",
         "OPERATOR_PASSWORD": "",
         "OPERATOR_PASSWORD_HASH": "",
+        # werkzeug's method for operators' passwords. Production takes only the default ("scrypt":
+        # N=32768, r=8, p=1, about 0.1 s a guess); tests may choose a cheaper N.
+        "PASSWORD_HASH_METHOD": PASSWORD_HASH_DEFAULT,
         "HOTLINE_SESSION_KEY": "",  # signs dashboard cookies and CSRF tokens; never the key that encrypts numbers
         "PROXY_HOPS": 0,  # how many trusted proxies add X-Forwarded-For (1 on most Procfile platforms)
         "MAX_CONTENT_LENGTH": 64 * 1024,  # Twilio webhooks are a few KB; anything larger is refused (413)
@@ -91,6 +97,9 @@ def unsafe_for_production(cfg: dict) -> list[str]:
     if cfg.get("OPERATOR_PASSWORD") or cfg.get("OPERATOR_PASSWORD_HASH"):
         problems.append("OPERATOR_PASSWORD/OPERATOR_PASSWORD_HASH are for local mode: in production every operator "
                         "has an account with a second factor (`hotline operators add NAME --role admin`)")
+    if cfg.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT) != PASSWORD_HASH_DEFAULT:
+        problems.append(f"PASSWORD_HASH_METHOD is for tests: production hashes operators' passwords with "
+                        f"werkzeug's {PASSWORD_HASH_DEFAULT!r} (leave it unset)")
     return problems
 
 

@@ -156,7 +156,8 @@ def test_production_refuses_a_shared_password_and_unsafe_settings(r, clock, tmp_
                          ({"PUBLIC_URL": ""}, "PUBLIC_URL"),
                          ({"PUBLIC_URL": "http://hotline.example.org"}, "PUBLIC_URL"),
                          ({"HOTLINE_SESSION_KEY": SECRET}, "HOTLINE_SESSION_KEY"),
-                         ({"HOTLINE_SESSION_KEY": ""}, "HOTLINE_SESSION_KEY")]:
+                         ({"HOTLINE_SESSION_KEY": ""}, "HOTLINE_SESSION_KEY"),
+                         ({"PASSWORD_HASH_METHOD": "scrypt:1024:8:1"}, "PASSWORD_HASH_METHOD")]:
         with pytest.raises(RuntimeError, match=words):
             make_app(r, clock, tmp_path, tts_cache, **{**safe, **extra})
 
@@ -165,6 +166,18 @@ def test_production_accounts_need_a_second_factor(r, clock, tmp_path, tts_cache)
     app = make_app(r, clock, tmp_path, tts_cache, HOTLINE_ENV="production", HOTLINE_SESSION_KEY=SESSION_KEY)
     with pytest.raises(accounts.AccountError, match="second factor"):
         add(app, totp=False)
+    add(app, "dana", totp=True, password="correct horse battery staple 9")
+    stored = r.hget(store.operator("dana"), "pw")
+    assert stored.startswith("scrypt:32768:8:1$"), "production hashes with werkzeug's scrypt at N=32768"
+
+
+def test_tests_hash_cheaply_and_a_login_still_checks_the_hash(dash, r, clock) -> None:
+    """The suite's cheaper hash (support.TEST_PASSWORD_HASH) is a real scrypt hash, checked at login."""
+    alice = add(dash)
+    assert r.hget(store.operator("alice"), "pw").startswith("scrypt:1024:8:1$")
+    client = dash.test_client()
+    assert login(client, alice, clock, password="wrong " + alice.password).status_code == 401
+    assert login(client, alice, clock).status_code == 302
 
 
 def test_login_needs_the_password_and_a_fresh_totp_code_each_used_once(dash, clock) -> None:

@@ -15,6 +15,7 @@ TOKEN = "test-auth-token-0123456789abcdef"
 PUBLIC = "https://hotline.example.org"
 SECRET = "test-secret-key-for-the-vault-0123456789"
 CALLER = "+77011234567"
+TEST_PASSWORD_HASH = "scrypt:1024:8:1"  # the production default is werkzeug's "scrypt" (N=32768)
 
 
 class Clock:
@@ -43,6 +44,8 @@ def make_app(r: redis.Redis | None, clock: Clock, tmp: Path, tts: Path, **overri
               # speech first, up to 120 s; tests/runtime/test_speech.py covers that).
               "TTS_RENDER_WAIT": 0}
     config.update(overrides)
+    if config.get("HOTLINE_ENV") != "production":  # scrypt at N=1024: ~3 ms a password, not ~110 ms
+        config.setdefault("PASSWORD_HASH_METHOD", TEST_PASSWORD_HASH)
     if Path(config["HOTLINE_CONTENT_DIR"]) == FIXTURE:
         config.setdefault("CONTENT", fixture_content())
     return create_app(config)
