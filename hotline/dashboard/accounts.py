@@ -138,9 +138,14 @@ def create(hl: "Hotline", name: str, role: str, password: str | None = None, tot
     return Created(name, role, password, secret, uri, codes)
 
 
+def hash_method(hl: "Hotline") -> str:
+    """werkzeug's method for operators' passwords (settings.PASSWORD_HASH_METHOD)."""
+    return hl.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT)
+
+
 def hash_password(hl: "Hotline", password: str) -> str:
-    """The stored hash of a password, by the configured method (settings.PASSWORD_HASH_METHOD)."""
-    return generate_password_hash(password, method=hl.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT))
+    """The stored hash of a password, by the configured method."""
+    return generate_password_hash(password, method=hash_method(hl))
 
 
 def adopt_hash(hl: "Hotline", name: str, role: str, pw_hash: str) -> None:

@@ -36,7 +36,6 @@ from hotline.dashboard import accounts, sessions
 from hotline.dashboard.blueprint import operator_bp
 from hotline.runtime import audit, stats
 from hotline.runtime.hotline import Hotline, current
-from hotline.runtime.settings import PASSWORD_HASH_DEFAULT
 from hotline.store import keys as store
 
 log = logging.getLogger(__name__)
@@ -232,7 +231,7 @@ def login() -> ResponseReturnValue:
             audit.record(hl, actor=name or "-", action="login.locked")
             return render_template("operator_login.html", error="locked"), 429
         acct = accounts.get(hl, name)
-        good_password = check_password_hash(acct.pw_hash if acct else _dummy_hash(hl.config.get("PASSWORD_HASH_METHOD", PASSWORD_HASH_DEFAULT)),
+        good_password = check_password_hash(acct.pw_hash if acct else _dummy_hash(accounts.hash_method(hl)),
                                           request.form.get("password", ""))
         ok = bool(acct) and good_password and accounts.check_second_factor(hl, acct, request.form.get("code", ""))
         if not ok:

@@ -103,10 +103,8 @@ class GuardedPipeline(Pipeline):
             return
         commands = [args for args, _ in stack]
 
-        packed = _pack(commands)
-
         def send_all(conn) -> None:  # noqa: ANN001 - redis-py's Connection
-            conn.send_packed_command([packed] if packed is not None else conn.pack_commands(commands))
+            conn.send_packed_command(conn.pack_commands(commands))
             first: redis.ResponseError | None = None
             for _ in commands:
                 try:
@@ -126,22 +124,3 @@ class GuardedPipeline(Pipeline):
         finally:
             self.reset()
 
-
-def _pack(commands: list[tuple]) -> bytes | None:
-    """RESP for commands of plain str/int/bytes arguments (a webhook's writes), a quarter of the CPU of
-    redis-py's general packer; None for anything else (redis-py packs those)."""
-    out = []
-    for command in commands:
-        out.append(b"*%d\r\n" % len(command))
-        for arg in command:
-            kind = type(arg)
-            if kind is str:
-                data = arg.encode()
-            elif kind is int:
-                data = b"%d" % arg
-            elif kind is bytes:
-                data = arg
-            else:
-                return None
-            out.append(b"$%d\r\n%s\r\n" % (len(data), data))
-    return b"".join(out)
