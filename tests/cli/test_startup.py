@@ -93,9 +93,9 @@ def embedded_redis_running(data_dir: Path) -> bool:
 
 
 def test_a_busy_port_is_named_with_the_command_that_avoids_it(tmp_path: Path, tts_cache: Path) -> None:
-    port = free_port()
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", port))
+        taken.bind(("127.0.0.1", 0))  # the OS picks a port and it stays ours: no window for another test
+        port = taken.getsockname()[1]
         taken.listen()
         run = Terminal(hotline("run", "--port", str(port)), local_env(tmp_path, tts_cache), tmp_path)
         code = run.wait()

@@ -1,6 +1,7 @@
 """An app on a real HTTP server in a thread: for Chromium and for commands that talk HTTP."""
 from __future__ import annotations
 
+import random
 import socket
 import subprocess
 import threading
@@ -40,10 +41,20 @@ def browser_dashboard(r, clock, tmp: Path, tts: Path, password: str) -> Flask:
 
 
 def free_port() -> int:
-    """A loopback port nothing listens on now (for a server started as its own process)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing uses now, for a server started as its own process.
+
+    Drawn below the kernel's ephemeral range (32768 and up): a port from bind(0) comes from that range,
+    so between our check and the server's bind another test's outgoing connection could take it (CI
+    saw "Address already in use"). Below it only listeners live, and the bind checks there is none."""
+    rng = random.SystemRandom()
+    while True:
+        port = rng.randrange(20000, 32768)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def wait_healthy(port: int, proc: subprocess.Popen | None = None, seconds: float = 60) -> None:
