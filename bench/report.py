@@ -72,7 +72,7 @@ the ratio is hotline / bare per run, then the median.
 
 Targets at 50 callers: throughput ≥ 0.5 × bare: {_met(at50['rps_ratio'] >= 0.5)} ({at50['rps_ratio']:.2f});
 p99 ≤ 2 × bare: {_met(at50['p99_ratio'] <= 2)} ({at50['p99_ratio']:.2f}).
-
+{_floors_md(w)}
 **Simultaneous calls one machine holds** (each call one request every 10 s, open loop, latency counted
 from when the request was due, p99 < 100 ms): hotline **{_f(cap['calls'])} calls**
 ({_f(best.get('rps', float('nan')))} req/s at p99 {_f(best.get('p99_ms', float('nan')), 1)} ms){_bare_capacity(w)}.
@@ -88,6 +88,39 @@ bare endpoint (it shares the 2 cores, which favours neither side more than that)
 """
 
 
+FLOORS = (("signature", "the signature alone (werkzeug's form, twilio's RequestValidator, fixed TwiML)"),
+          ("floor", "the signature and one pipelined Redis write (a SET with its TTL and an HINCRBY), fixed TwiML"))
+
+
+def _floors_md(w: dict) -> str:
+    """The same walk against the two floor servers (bench/floor_app.py), beside the bare endpoint: the
+    best a hotline doing the issue's per-request work can reach on this machine."""
+    if "floor" not in w["table"][0]:
+        return ""
+    rows = []
+    for row in w["table"]:
+        for name, _ in FLOORS:
+            f = row[name]
+            rows.append(f"| {row['level']} | {name} | {_f(f['rps'])} | {_f(f['p99_ms'], 1)} | {f['rps_ratio']:.2f} | "
+                        f"{f['p99_ratio']:.2f} | {_f(f['web_cpu_ms_per_req'], 2)} | {f['errors']} |")
+    at50 = next((r for r in w["table"] if r["level"] == 50), w["table"][-1])
+    what = "; ".join(f"**{name}**: {text}" for name, text in FLOORS)
+    return f"""
+**The floor of this design on this machine.** The same signed walk, in the same run and rotation,
+against two more servers under the same gunicorn (bench/floor_app.py), which do only what issue 17
+says a webhook must do per request, and nothing of the hotline: {what}. Their answers are never
+wrong-signed: a 403 would count as an error. Ratios are to the bare endpoint, per run, then the median.
+
+| callers | server | req/s | p99 ms | throughput ratio | p99 ratio | web ms/req | errors |
+| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+{chr(10).join(rows)}
+
+At 50 callers: the signature alone reaches {at50['signature']['rps_ratio']:.2f} of the bare throughput; with the one
+Redis write, **{at50['floor']['rps_ratio']:.2f}** (p99 ratio {at50['floor']['p99_ratio']:.2f}); the hotline
+{at50['rps_ratio']:.2f} ({at50['rps_ratio'] / at50['floor']['rps_ratio']:.0%} of the floor's throughput).
+"""
+
+
 def _probes(cap: dict) -> str:
     return ", ".join(f"{p['calls']:,} calls → " + (f"p99 {_f(p['p99_ms'], 1)} ms" if p["p99_ms"] is not None else
                                                     "the generator did not report in time (counted as over)")
@@ -95,24 +128,27 @@ def _probes(cap: dict) -> str:
 
 
 def _bare_capacity(w: dict) -> str:
-    bare = w.get("capacity_bare")
-    if not bare:
-        return ""
-    best = bare.get("best") or {}
-    return (f"; the bare endpoint in the same harness, same run: **{_f(bare['calls'])} calls** "
-            f"({_f(best.get('rps', float('nan')))} req/s at p99 {_f(best.get('p99_ms', float('nan')), 1)} ms)")
+    out = ""
+    for key, label in (("capacity_floor", "the floor (signature and one Redis write)"),
+                       ("capacity_bare", "the bare endpoint")):
+        cap = w.get(key)
+        if cap:
+            best = cap.get("best") or {}
+            out += (f"; {label} in the same harness, same run: **{_f(cap['calls'])} calls** "
+                    f"({_f(best.get('rps', float('nan')))} req/s at p99 {_f(best.get('p99_ms', float('nan')), 1)} ms)")
+    return out
 
 
 def _probes_bare(w: dict) -> str:
-    bare = w.get("capacity_bare")
-    return f" Bare: {_probes(bare)}." if bare else ""
+    return "".join(f" {label}: {_probes(w[key])}." for key, label in (("capacity_floor", "Floor"), ("capacity_bare", "Bare"))
+                   if w.get(key))
 
 
 def _capacity_cpu(w: dict) -> str:
     """Where the CPU went at each server's best probe and at its first probe over the limit, and whether
     the load generator (on the same 2 cores) kept its schedule."""
     lines = []
-    for name, key in (("hotline", "capacity"), ("bare", "capacity_bare")):
+    for name, key in (("hotline", "capacity"), ("floor", "capacity_floor"), ("bare", "capacity_bare")):
         cap = w.get(key)
         if not cap or "web_cpu_ms_per_req" not in (cap["probes"][0] if cap["probes"] else {}):
             continue
@@ -267,8 +303,8 @@ with Redis and the load generator. Issue 17 took out what did not have to happen
   5,000 per snapshot, each rebuilt after an hour); no TwiML objects, prompt texts or Speaker per request;
 - what a webhook stores (call state, the node's and the call's counters, caller memory, the SMS status
   record) is one pipeline sent just before the answer (`flush_writes`, the voice blueprint's
-  after_request); "/voice" reads the caller's memory in one pipelined read; the status callback reads
-  and deletes the call state in one transaction;
+  after_request); "/voice" reads the caller's memory in one pipelined read; the status callback takes
+  the call state with one GETDEL;
 - the signature is checked with one HMAC (the URL as we have it) and the library's two-variant check
   only when that one fails;
 - the language of a call is read from Redis only if the URL lacks it (it never does after the first step);
@@ -289,29 +325,52 @@ gunicorn against 0.08-0.12 ms in-process). py-spy on a web worker at 50 callers 
 load 0.5): the Redis write 22% of the worker's busy time, the view 17% (of which the SMS step 14%), the
 signature 10%, gunicorn's writing and closing the connection 16%.
 
-**Why the throughput and p99 ratios move with the machine's load.** On a quiet machine (the §1 run, load
-2.5 falling to 0.8) both servers are CPU-bound at 50 callers: their two workers keep 1.43 cores busy
-each, and the generator most of the rest, so the throughput ratio is the ratio of CPU per request,
-0.54 ÷ 1.40 ms = 0.39, and the hotline's queue of 50 callers behind 2 workers gives a p99 of 3.35 × the
-bare one. With other work on the cores (the runs at load 2-8 that gave 0.48 and 1.57) every process
-waits for a core, the bare endpoint most (it has the least CPU to do per request), and the ratios come
-closer to 1. The goal of 0.5 needs the web workers' CPU per request at or under 1.08 ms under gunicorn
-(now 1.40; 1.53 before this turn's changes, same harness, load 2-5): about 0.3 ms more, of which Flask,
-werkzeug and gunicorn per request are most, and they are the stack itself.
+**The floor, and why the ratio goals cannot be met with this design on this machine.** §1 measures,
+in the same run and rotation, two servers that do only the per-request work issue 17 prescribes
+("the signature check and one pipelined Redis write"), nothing of the hotline (bench/floor_app.py):
+werkzeug parses the form, twilio's RequestValidator checks the signature, and, for "floor", redis-py
+sends one pipeline of two commands; both answer the bare endpoint's fixed TwiML. What each costs
+under the same gunicorn is the difference between neighbouring rows of the floor table: the form and
+the signature take the throughput from 1 to the "signature" ratio; the one Redis round trip (on
+loopback, the kernel's TCP work and a context switch to redis-server and back, on 2 cores shared
+with Redis and the load generator) takes it down to the "floor" ratio, which is at or under 0.5 in
+every run so far (0.42-0.52 at 50 callers on 2026-12-02, load 0.7-1.4), with a p99 ratio of 1.75-2.6.
+The hotline cannot do less than the floor and still be the hotline (check the signature, keep the
+call's place and its counters): its throughput is 70-75% of the floor's, and what it does on top is
+mostly the "8" step (one step in eight: the permit's read and the REST call to Twilio, about 3 ms
+in-process against 0.85 ms for a menu step), then building the Call and choosing its cached answer.
+A hotline at 100% of the floor would still sit at the goal's edge, not past it.
+
+What would go further, and why it is not done here:
+- taking the Redis write off the request altogether (a per-process buffer flushed every few ms,
+  counters summed): the issue's design keeps one write per request; a buffer loses what it holds
+  when a process is killed, and a call's state written after its status callback deleted it would
+  stay behind for two hours (a trace of the call that the hang-up is meant to remove);
+- sending the "8" SMS from the worker instead of the request: it moves about a third of the app's
+  CPU over the walk to another process on the same two cores, so the machine does the same work;
+  its real value is elsewhere (a slow Twilio API would not hold a web worker), and it is worth its
+  own change with its own tests (every "send me this" test and the one-answer privacy promise);
+- a faster server or worker class: the bare endpoint runs under the same gunicorn, so a cheaper
+  server lowers both figures and the ratio gets worse, not better.
+
+This turn's changes (2026-12-02): a call's state is one SET with its TTL instead of HSET and EXPIRE;
+a day's counters get their TTL once per process and ten minutes instead of with every increment
+(tests/runtime/test_stats.py); the status callback takes the call's node with one GETDEL instead of
+a MULTI/HGET/DEL/EXEC. A menu step went from 4 Redis commands to 2; in-process that is about 3% of a
+menu step's CPU (min of 4 interleaved runs: 0.83 → 0.82-0.85 ms; the round trip, not the commands in
+it, is what costs).
 
 **Capacity.** 20,000 calls is 2,000 requests a second with p99 under 100 ms, on the same 2 cores as
-Redis and the load generator. The capacity probes (§1) measure the bare endpoint in the same harness
-beside the hotline, with the CPU each part used per request. The bare endpoint holds 21,152 calls
-(2,122 req/s: its web workers 1.19 cores, the generator 0.34): the harness and this machine can hold
-20,000. The hotline holds 7,788 (774 req/s) with 1.28 cores in its web workers at 1.66 ms per request;
-2,000 req/s at that cost is 3.3 cores of web workers alone, so 20,000 calls cannot fit in 2 cores on
-this stack: it needs the web CPU per request under about 0.7 ms (the bare endpoint's 0.56 plus 0.15),
-i.e. nearly everything the hotline does per request on top of Flask removed. The generator does not
-cap the measurement: it signs every request before its clock starts (the measured loop only moves
-bytes), used 0.16-0.27 ms of CPU per request, and sent its requests at most 3-10 ms late (p99); above
-about 24,000 calls it did not report within its deadline (probably its blocking connect() waiting on
-the server's full accept queue: those probes count as over, and they are above the bare endpoint's
-figure anyway).
+Redis and the load generator. §1 probes the hotline, the floor and the bare endpoint in the same
+harness, with the CPU each part used per request. The bare endpoint holds about 15,000-21,000 calls
+from run to run (19,337 and 21,152 on 2026-12-01): 20,000 is at the edge of what bare Flask under
+this gunicorn holds on this machine, before any form is parsed or any signature checked. The floor
+(the signature and one write) holds far fewer (§1), and the hotline less than the floor: 20,000 calls
+cannot fit in 2 cores with any webhook that checks Twilio's signature and writes to Redis per request
+on this stack. The generator does not cap the measurement: it signs every request before its clock
+starts (the measured loop only moves bytes), and the table above shows how late it sent its requests
+(p99) and the CPU it used; above about 24,000 calls it did not report within its deadline (probably
+its blocking connect() waiting on the server's full accept queue: those probes count as over).
 
 **Dispatch.** The limit is one worker process's CPU (Python, one GIL) against the fast fake, and the
 requests in flight against a slow one. Issue 17 changed:
@@ -347,6 +406,13 @@ BEFORE = {"rps_ratio": "0.31 / 0.30", "p99_ratio": "4.96 / 3.63", "capacity": "9
 BEFORE_WIRE = {"webhook_rt": 2.50, "webhook_cmds": 6.1, "reminder_rt": 5.09, "reminder_cmds": 24.1}
 
 
+def _floor_note(at50: dict, key: str) -> str:
+    """The floor's figure beside the hotline's (section 1: the signature and one Redis write, nothing else)."""
+    if "floor" not in at50:
+        return ""
+    return f"; the floor of this design, same run: **{at50['floor'][key]:.2f}**"
+
+
 def summary_md(results: dict, ctx: dict, sections: dict) -> str:
     w, d, wire = results.get("webhooks"), results.get("dispatch"), results.get("wire")
     rows = []
@@ -354,15 +420,17 @@ def summary_md(results: dict, ctx: dict, sections: dict) -> str:
         at50 = next((r for r in w["table"] if r["level"] == 50), w["table"][-1])
         cap = w["capacity"]["calls"]
         rows.append(f"| throughput at 50 callers, hotline ÷ bare | ≥ 0.5 | {BEFORE['rps_ratio']} | "
-                    f"**{at50['rps_ratio']:.2f}** ({_f(at50['hotline']['rps'])} ÷ {_f(at50['bare']['rps'])} req/s) | "
-                    f"{_met(at50['rps_ratio'] >= 0.5)} |")
+                    f"**{at50['rps_ratio']:.2f}** ({_f(at50['hotline']['rps'])} ÷ {_f(at50['bare']['rps'])} req/s)"
+                    + _floor_note(at50, "rps_ratio") + f" | {_met(at50['rps_ratio'] >= 0.5)} |")
         rows.append(f"| p99 at 50 callers, hotline ÷ bare | ≤ 2 | {BEFORE['p99_ratio']} | "
-                    f"**{at50['p99_ratio']:.2f}** ({_f(at50['hotline']['p99_ms'], 1)} ÷ {_f(at50['bare']['p99_ms'], 1)} ms) | "
-                    f"{_met(at50['p99_ratio'] <= 2)} |")
+                    f"**{at50['p99_ratio']:.2f}** ({_f(at50['hotline']['p99_ms'], 1)} ÷ {_f(at50['bare']['p99_ms'], 1)} ms)"
+                    + _floor_note(at50, "p99_ratio") + f" | {_met(at50['p99_ratio'] <= 2)} |")
         bare_cap = (w.get("capacity_bare") or {}).get("calls")
+        floor_cap = (w.get("capacity_floor") or {}).get("calls")
         rows.append(f"| simultaneous calls one 2-core machine holds (a request per call every 10 s, p99 < 100 ms) | "
                     f"≥ 20,000 | {BEFORE['capacity']} | **{_f(cap)}**"
-                    + (f" (the bare endpoint, same harness: **{_f(bare_cap)}**)" if bare_cap is not None else "")
+                    + (f" (same harness: the floor **{_f(floor_cap)}**," if floor_cap is not None else " (same harness:")
+                    + (f" the bare endpoint **{_f(bare_cap)}**)" if bare_cap is not None else ")")
                     + f" | {_met(cap >= 20000)} |")
     if d:
         one = d["one"]["msgs_per_s_sending"]
@@ -395,7 +463,8 @@ def summary_md(results: dict, ctx: dict, sections: dict) -> str:
         rows.append(f"| the app's own CPU per webhook, no HTTP server (min of {wire['app_cpu']['runs']} fresh processes) | - | - | "
                     f"hotline **{b['hotline']['mean_ms']:.3f} ms**"
                     + (f" (with hiredis {b['hotline_hiredis']['mean_ms']:.3f})" if "hotline_hiredis" in b else "") + ", "
-                    f"bare {b['bare']['mean_ms']:.3f} ms | - |")
+                    + (f"the floor {b['floor']['mean_ms']:.3f} ms, " if "floor" in b else "")
+                    + f"bare {b['bare']['mean_ms']:.3f} ms | - |")
     if not rows:
         return sections.get("summary", "")
     return f"""## Issue 17: the table, before and after
@@ -442,8 +511,9 @@ every burst a client sends after the server last answered is one), commands by `
 Before issue 17 (b869e18, same probes): 5, 4, 1, 1, 1, 1, 4, 3 round trips (2.50 per step), 6.1 commands.
 "/voice" reads the caller's language memory (one pipelined read: both keys are the caller's) before it
 can answer, and "8" asks the permit (opt-out, daily cap) before the SMS leaves: each needs one read
-before its answer. Every other step is one write; the status callback reads the call's node and
-deletes it in one transaction, then counts the hang-up.
+before its answer. Every other step is one write (the call's state as one SET with its TTL, the
+counters; a day's counters get their TTL once per process and ten minutes, not with each increment);
+the status callback takes the call's node with one GETDEL, then counts the hang-up.
 
 **A reminder**, {rem['reminders']:,} due, one `run_once` with {rem['in_flight']} in flight: **{rem['round_trips_per_msg']:.3f}
 round trips** and {rem['commands_per_msg']:.1f} commands per message ({', '.join(f'{k} {v:.2f}' for k, v in rem['commands'].items())}).
@@ -454,7 +524,7 @@ and each of those serves every reminder starting or ending at that moment (one p
 
 **The app's own CPU** (the WSGI app called directly, no gunicorn, no sockets but Redis; min of
 {x['app_cpu']['runs']} fresh processes, {x['app_cpu']['calls']} walks each): hotline **{b['hotline']['mean_ms']:.3f} ms** per request
-(per step {steps}), bare {bare:.3f} ms. What is left per menu step is the form (werkzeug), the
+(per step {steps}), {_floor_cpu(b)}bare {bare:.3f} ms. What is left per menu step is the form (werkzeug), the
 signature (one HMAC of the URL and 13 fields), the session interface, one pipelined write and Flask's
 request context; "8" is the REST call.
 
@@ -463,6 +533,10 @@ for this comparison only, each figure the min of fresh processes): {hiredis} Rep
 few integers per webhook; per loop turn of the worker a handful of short replies), so the parser is a
 small share either way; see the notes for the decision.
 """
+
+
+def _floor_cpu(b: dict) -> str:
+    return f"the floor (bench/floor_app.py) {b['floor']['mean_ms']:.3f} ms, " if "floor" in b else ""
 
 
 def write(path: Path, ctx: dict, results: dict) -> None:

@@ -1,8 +1,10 @@
 """Part 1: webhook speed under the Procfile's gunicorn, against the bare-Flask ceiling, in one run.
 
-Both servers run at the same time (2 sync workers each, as the Procfile starts them); only one is
-loaded at a time, levels alternate between them (ratios are taken within a repeat, then the median),
-so the noise of a shared machine falls on both alike.
+Three servers run at the same time (2 sync workers each, as the Procfile starts them): the hotline,
+the bare endpoint (bench/bare_app.py: fixed TwiML, nothing else) and the floor (bench/floor_app.py:
+only the work issue 17 says every webhook must do, the signature and one pipelined Redis write). Only
+one is loaded at a time, levels alternate between them (ratios are taken within a repeat, then the
+median), so the noise of a shared machine falls on all alike.
 """
 from __future__ import annotations
 
@@ -20,6 +22,11 @@ WRK_LUA = """wrk.method = "POST"
 wrk.body = "CallSid=CA0123456789abcdef0123456789abcdef&From=%2B77011234567&Digits=1"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 """
+
+
+# What each server is expected to serve (sizes the load generator's prebuilt requests).
+EXPECT_RPS = {"hotline": 800, "floor": 1500, "signature": 2000, "bare": 3000}
+ORDER = ("bare", "signature", "floor", "hotline")
 
 
 def _wrk(url: str, conns: int, seconds: int) -> dict | None:
@@ -101,21 +108,23 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
             env = hotline_env(redis.url, twilio_url=fake_url, data_dir=OUT / "var-web")
             shutil.rmtree(OUT / "var-web", ignore_errors=True)
             with gunicorn("hotline:create_app()", env, log=OUT / "gunicorn-hotline.log", settled=True) as (hbase, hproc), \
-                    gunicorn("bench.bare_app:create_app()", env, log=OUT / "gunicorn-bare.log") as (bbase, bproc):
+                    gunicorn("bench.bare_app:create_app()", env, log=OUT / "gunicorn-bare.log") as (bbase, bproc), \
+                    gunicorn("bench.floor_app:create_app()", env, log=OUT / "gunicorn-floor.log") as (fbase, fproc), \
+                    gunicorn("bench.floor_app:create_app(write=False)", env, log=OUT / "gunicorn-sig.log") as (sbase, sproc):
                 # A real caller walks the menu once per language (parsing TwiML). Both servers have
                 # settled: the hotline's background speech rendering ended before any timing starts.
                 routes = [loadgen.discover(hbase, "2"), loadgen.discover(hbase, "3")]
                 out["walk"] = [{"path": s.path, "digits": s.digits} for s in routes[0].steps]
-                servers = {"hotline": (hbase, hproc), "bare": (bbase, bproc)}
+                servers = {"hotline": (hbase, hproc), "bare": (bbase, bproc), "floor": (fbase, fproc), "signature": (sbase, sproc)}
                 watch = {name: {"web": children(p.pid), "redis": [redis.proc.pid]} for name, (_, p) in servers.items()}
                 rows: dict = {}
                 for level in levels:
                     for rep in range(repeats):
-                        order = ("bare", "hotline") if rep % 2 == 0 else ("hotline", "bare")
+                        order = ORDER if rep % 2 == 0 else ORDER[::-1]
                         for name in order:
                             base, _ = servers[name]
                             r = loadgen.run(base, routes, level, warm=warm, duration=duration, procs=procs,
-                                            bare=(name == "bare"), expect_rps=3000 if name == "bare" else 800,
+                                            bare=(name != "hotline"), expect_rps=EXPECT_RPS[name],
                                             watch=watch[name])
                             rows.setdefault((name, level), []).append(r)
                             log(f"  {name:7s} {level:4d} callers: {r.rps:7.0f} req/s  p50 {r.p50_ms:6.1f} ms  "
@@ -126,6 +135,10 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
                     h, b = rows[("hotline", level)], rows[("bare", level)]
                     ratios_rps = [x.rps / y.rps for x, y in zip(h, b) if y.rps]
                     ratios_p99 = [x.p99_ms / y.p99_ms for x, y in zip(h, b) if y.p99_ms]
+                    floors = {name: (rows[(name, level)],
+                                     [x.rps / y.rps for x, y in zip(rows[(name, level)], b) if y.rps],
+                                     [x.p99_ms / y.p99_ms for x, y in zip(rows[(name, level)], b) if y.p99_ms])
+                              for name in ("floor", "signature")}
                     med = lambda rs, f: statistics.median(getattr(x, f) for x in rs)  # noqa: E731
                     table.append({
                         "level": level,
@@ -144,6 +157,13 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
                                      x.cpu_s.get("web", 0) / max(1, x.requests) * 1000 for x in b),
                                  "gen_cpu_share": statistics.median(x.gen_cpu_s / x.duration for x in b),
                                  "web_cpu_share": statistics.median(x.cpu_s.get("web", 0) / x.duration for x in b)},
+                        **{name: {"rps": med(f, "rps"), "p50_ms": med(f, "p50_ms"), "p99_ms": med(f, "p99_ms"),
+                                  "errors": sum(sum(x.errors.values()) for x in f),
+                                  "web_cpu_ms_per_req": statistics.median(
+                                      x.cpu_s.get("web", 0) / max(1, x.requests) * 1000 for x in f),
+                                  "rps_ratio": statistics.median(fr) if fr else float("nan"),
+                                  "p99_ratio": statistics.median(fp) if fp else float("nan")}
+                           for name, (f, fr, fp) in floors.items()},
                         "rps_ratio": statistics.median(ratios_rps) if ratios_rps else float("nan"),
                         "rps_ratios": ratios_rps,
                         "p99_ratio": statistics.median(ratios_p99) if ratios_p99 else float("nan"),
@@ -154,15 +174,15 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
                 if wrk:
                     log(f"  wrk (C) on the bare endpoint, 50 connections: {wrk.get('rps', 0):.0f} req/s")
                 out["wrk_bare_50"] = wrk
-                # The same probe of both servers, hotline first: what this machine can hold at all (bare)
-                # beside what the hotline holds.
-                for name in ("hotline", "bare"):
+                # The same probe of three servers, hotline first: what this machine can hold at all (bare),
+                # what the issue's design can hold at best (floor), beside what the hotline holds.
+                for name in ("hotline", "floor", "bare"):
                     peak = max(row[name]["rps"] for row in table)
                     log(f"capacity ({name}): calls sending one request every 10 s, p99 under 100 ms")
                     base = servers[name][0]
-                    out["capacity" if name == "hotline" else "capacity_bare"] = capacity(
+                    out["capacity" if name == "hotline" else f"capacity_{name}"] = capacity(
                         base, routes, int(peak * 10 * 0.5), cap_warm, cap_duration, watch=watch[name],
-                        bare=(name == "bare"), log=log)
+                        bare=(name != "hotline"), log=log)
     finally:
         redis.stop()
     return out

@@ -144,10 +144,12 @@ def _cpu_child(kind: str, steps_json: str, calls: int) -> None:
             os.environ.update(hotline_env(redis.url, twilio_url=url, data_dir=OUT / "var-cpu"))
             if kind == "bare":
                 from .bare_app import create_app
+            elif kind == "floor":
+                from .floor_app import create_app
             else:
                 from hotline import create_app
             app = create_app()
-            if kind != "bare":  # measure serving, not the start-up's background speech rendering
+            if kind == "hotline":  # measure serving, not the start-up's background speech rendering
                 app.extensions["hotline"].holder.renderer.idle(300)
             warm = [_environ(*r) for r in _requests(steps, 20, first=10**6)]
             envs = [_environ(*r) for r in _requests(steps, calls)]
@@ -176,15 +178,16 @@ def _has_hiredis() -> bool:
 
 def app_cpu(steps, calls: int = 200, runs: int = 3) -> dict:
     """Min over `runs` fresh processes (min: the noise of a shared machine only ever adds) of the app's
-    CPU per request: hotline as deployed (redis-py's Python parser), hotline with hiredis, bare."""
-    kinds = {"hotline": NO_HIREDIS, "bare": ""}
+    CPU per request: hotline as deployed (redis-py's Python parser), hotline with hiredis, the floor
+    (bench/floor_app.py: the signature and one write), bare."""
+    kinds = {"hotline": NO_HIREDIS, "floor": NO_HIREDIS, "bare": ""}
     if _has_hiredis():
         kinds["hotline_hiredis"] = WITH_HIREDIS
     out: dict = {k: [] for k in kinds}
     for _ in range(runs):
         for kind, pre in kinds.items():
             code = (pre + "from bench.wire import _cpu_child\n"
-                    f"_cpu_child({'bare' if kind == 'bare' else 'hotline'!r}, {json.dumps(json.dumps(steps))}, {calls})")
+                    f"_cpu_child({kind.removesuffix('_hiredis')!r}, {json.dumps(json.dumps(steps))}, {calls})")
             res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=600)
             if res.returncode:
                 raise RuntimeError(res.stderr[-2000:])
@@ -223,7 +226,7 @@ def run(walk: list[dict] | None = None, log=print) -> dict:
     b = out["app_cpu"]["best"]
     log(f"  app CPU per request: hotline {b['hotline']['mean_ms']:.3f} ms"
         + (f" (with hiredis {b['hotline_hiredis']['mean_ms']:.3f})" if "hotline_hiredis" in b else "")
-        + f", bare {b['bare']['mean_ms']:.3f} ms")
+        + f", floor {b['floor']['mean_ms']:.3f} ms, bare {b['bare']['mean_ms']:.3f} ms")
     out["worker_parsers"] = worker_cpu_parsers()
     if out["worker_parsers"]:
         log(f"  worker CPU per reminder: hiredis {out['worker_parsers']['hiredis']:.3f} ms, "

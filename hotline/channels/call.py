@@ -104,6 +104,12 @@ def flush_writes(response: Response) -> Response:
     return response
 
 
+def call_state(raw: str | None) -> tuple[str | None, str | None]:
+    """(language, node) from a call's stored state ("<lang> <node>", see Call.remember); Nones if none."""
+    lang, _, node = (raw or "").partition(" ")
+    return lang or None, node or None
+
+
 def voice_url(path: str, **params: object) -> str:
     clean = {k: v for k, v in params.items() if v not in (None, "")}
     return f"/voice/{path}" + (f"?{urlencode(clean)}" if clean else "")
@@ -154,8 +160,8 @@ class Call:
         if not self.sid:
             return None
         try:
-            return self.hl.redis.hget(store.call(self.sid), "lang")
-        except redis.RedisError:
+            return call_state(self.hl.redis.get(store.call(self.sid)))[0]
+        except redis.RedisError:  # a WRONGTYPE (a hash an older release wrote) too: the URL's language then
             return None
 
     def t(self, key: str, /, **values: object) -> str:
@@ -169,10 +175,8 @@ class Call:
         """Per-call state (language, where the caller is) with a TTL, and the node's visit counter,
         with this request's other writes; best effort."""
         pipe = writes()
-        if self.sid:
-            key = store.call(self.sid)
-            pipe.hset(key, mapping={"lang": self.lang.code, "node": node})
-            pipe.expire(key, self.content.settings.call_state_ttl_minutes * 60)
+        if self.sid:  # one SET with its TTL (a hash needed HSET and EXPIRE: two commands on every key press)
+            pipe.set(store.call(self.sid), f"{self.lang.code} {node}", ex=self.content.settings.call_state_ttl_minutes * 60)
         stats.add(pipe, self.hl, f"node.{node}")
 
     def gather(self, action: str, utterances: list[Utterance], silence_url: str, digits: int = 1,

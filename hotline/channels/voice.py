@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from hotline.channels import voice_person, voice_proof
 from hotline.channels.call import (
     Call,
+    call_state,
     flush_writes,
     goodbye,
     int_arg,
@@ -165,11 +166,8 @@ def status() -> Response:
     hl = current()
     sid = request.form.get("CallSid", "")[:64]
     if request.form.get("CallStatus") == "completed" and sid:
-        try:  # read and delete in one round trip (one key)
-            pipe = hl.redis.pipeline(transaction=True)
-            pipe.hget(store.call(sid), "node")
-            pipe.delete(store.call(sid))
-            node, _ = pipe.execute()
+        try:  # read and delete in one command
+            _, node = call_state(hl.redis.getdel(store.call(sid)))
         except redis.RedisError:
             node = None
         if node:

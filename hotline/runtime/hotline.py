@@ -28,6 +28,7 @@ class Hotline:
     holder: ContentHolder
     synth: Synthesiser
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(timezone.utc))
+    ttl_sent: dict[str, float] = field(default_factory=dict)  # keys whose TTL this process sent lately (stats.add)
 
     @property
     def content(self) -> Content:

@@ -206,7 +206,7 @@ def test_what_must_be_stored_says_try_again_then_works_when_redis_returns(
         call.press(key)
     assert text_of("ru", "reminders.confirmed") in call.text
     assert raw(own).exists(store.subscriber(hl.vault.hash(CALLER)))
-    assert raw(own).hget(store.call(call.sid), "node") == "main"
+    assert raw(own).get(store.call(call.sid)) == "ru main"
 
 
 def test_the_operator_login_is_refused_while_the_lockout_cannot_be_counted(prod: Twilio, own: OwnRedis) -> None:
@@ -289,7 +289,7 @@ def test_a_hung_redis_cannot_push_a_webhook_past_twilios_limit(prod: Twilio, own
     assert worst < OUR_LIMIT, latencies
     assert sorted(latencies)[len(latencies) // 2] < 0.5, "after one timeout, Redis is skipped"
     own.resume()
-    assert eventually(lambda: call.press("9") and raw(own).hget(store.call(call.sid), "node") == "main"), \
+    assert eventually(lambda: call.press("9") and raw(own).get(store.call(call.sid)) == "en main"), \
         "back by itself once Redis answers"
     SUMMARY.append(f"faults: Redis hung (SIGSTOP): {len(latencies)} webhooks, max {worst:.2f} s, "
                    f"median {statistics.median(latencies):.3f} s (Twilio allows {TWILIO_LIMIT:.0f} s)")
