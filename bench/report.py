@@ -108,8 +108,8 @@ def _floors_md(w: dict) -> str:
     return f"""
 **The floor of this design on this machine.** The same signed walk, in the same run and rotation,
 against two more servers under the same gunicorn (bench/floor_app.py), which do only what issue 17
-says a webhook must do per request, and nothing of the hotline: {what}. Their answers are never
-wrong-signed: a 403 would count as an error. Ratios are to the bare endpoint, per run, then the median.
+says a webhook must do per request, and nothing of the hotline: {what}. Both check every
+request's signature: a 403 would count as an error. Ratios are to the bare endpoint, per run, then the median.
 
 | callers | server | req/s | p99 ms | throughput ratio | p99 ratio | web ms/req | errors |
 | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |
@@ -558,7 +558,7 @@ def write(path: Path, ctx: dict, results: dict) -> None:
     sections.setdefault("notes", NOTES)
     if "notes" not in results:
         sections["notes"] = NOTES
-    head = ("# Benchmarks (Issues 6 and 17)\n\nRerun: `make bench` (all of it, about 8 minutes on 2 cores), or "
+    head = ("# Benchmarks (Issues 6 and 17)\n\nRerun: `make bench` (all of it, about 20 minutes on 2 cores), or "
             "`python -m bench.run --help` for sizes and parts. Raw figures: bench/out/results-*.json.\n\n")
     body = "\n".join(f"{MARK.format(k)}\n{sections[k].rstrip()}\n{END.format(k)}\n" for k in ORDER if k in sections)
     path.write_text(head + body)
