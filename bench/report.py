@@ -32,7 +32,8 @@ each pair measured back to back).
 
 Everything runs on 127.0.0.1: a real redis-server (AOF, `appendfsync everysec`, as the README recommends,
 except the memory/scaling part, which runs without persistence), gunicorn exactly as the Procfile
-starts it (`--workers 2 --timeout 15`), and a fake Twilio Messages API (bench/fakes.py).
+starts it (`--workers 2 --timeout 15`, 16 threads each from hotline/cli/gunicorn_conf.py), and a fake
+Twilio Messages API (bench/fakes.py).
 """
 
 
@@ -72,7 +73,7 @@ the ratio is hotline / bare per run, then the median.
 
 Targets at 50 callers: throughput ≥ 0.5 × bare: {_met(at50['rps_ratio'] >= 0.5)} ({at50['rps_ratio']:.2f});
 p99 ≤ 2 × bare: {_met(at50['p99_ratio'] <= 2)} ({at50['p99_ratio']:.2f}).
-{_floors_md(w)}
+{_floors_md(w)}{_slow_md(w)}
 **Simultaneous calls one machine holds** (each call one request every 10 s, open loop, latency counted
 from when the request was due, p99 < 100 ms): hotline **{_f(cap['calls'])} calls**
 ({_f(best.get('rps', float('nan')))} req/s at p99 {_f(best.get('p99_ms', float('nan')), 1)} ms){_bare_capacity(w)}.
@@ -118,6 +119,22 @@ request's signature: a 403 would count as an error. Ratios are to the bare endpo
 At 50 callers: the signature alone reaches {at50['signature']['rps_ratio']:.2f} of the bare throughput; with the one
 Redis write, **{at50['floor']['rps_ratio']:.2f}** (p99 ratio {at50['floor']['p99_ratio']:.2f}); the hotline
 {at50['rps_ratio']:.2f} ({at50['rps_ratio'] / at50['floor']['rps_ratio']:.0%} of the floor's throughput).
+"""
+
+
+def _slow_md(w: dict) -> str:
+    """The walk against a fake Twilio as slow as the real API (bench/webhooks.slow_twilio)."""
+    slow = w.get("slow_twilio")
+    if not slow:
+        return ""
+    t, one = slow["threads"], slow["one_at_a_time"]
+    return f"""
+**When Twilio's API is as far away as it really is** (the fake answers each SMS in {slow['api_s'] * 1000:.0f} ms; the
+same walk, {slow['callers']} callers, one run): the hotline as the Procfile starts it (2 processes of 16 threads,
+hotline/cli/gunicorn_conf.py) served **{_f(t['rps'])} req/s, p50 {_f(t['p50_ms'], 1)} ms, p99 {_f(t['p99_ms'], 1)} ms**;
+with one request at a time per process (`WEB_THREADS=1`, as gunicorn's default sync worker serves, and as
+the Procfile ran before 2026-12-02) {_f(one['rps'])} req/s, p50 {_f(one['p50_ms'], 1)} ms, p99 {_f(one['p99_ms'], 1)} ms:
+every "8" held its process for the whole API call, and the callers behind it waited. Errors: {t['errors']} / {one['errors']}.
 """
 
 
@@ -295,8 +312,9 @@ def profile_md(p: dict, ctx: dict) -> str:
 
 NOTES = """## 7. What limits each figure, what was changed (issue 17), what is left
 
-**Webhooks.** The web workers' CPU is still the limit: two sync gunicorn workers on two cores, shared
-with Redis and the load generator. Issue 17 took out what did not have to happen per request:
+**Webhooks.** The web workers' CPU is still the limit: two gunicorn worker processes on two cores
+(16 threads each since 2026-12-02; before, gunicorn's sync worker), shared with Redis and the load
+generator. Issue 17 took out what did not have to happen per request:
 - each answer (a menu, a topic part, an office, the language menu, a reminder step, goodbye) is built
   once per content snapshot and sound version and served from memory (`channels/call.cached_answer`,
   keyed by node, language, part, silence count and notices, or by a Gather's words and URLs; at most
@@ -351,7 +369,18 @@ What would go further, and why it is not done here:
   its real value is elsewhere (a slow Twilio API would not hold a web worker), and it is worth its
   own change with its own tests (every "send me this" test and the one-answer privacy promise);
 - a faster server or worker class: the bare endpoint runs under the same gunicorn, so a cheaper
-  server lowers both figures and the ratio gets worse, not better.
+  server raises both figures and the ratio gets worse, not better. Measured on 2026-12-02 (50 callers,
+  fast fake): gunicorn's sync worker gave bare 1,900-2,100 req/s and the hotline 660-750 (0.32-0.39);
+  threads (gthread, 4 per process) gave bare 3,200-3,400 and the hotline 880-1,030 (0.26-0.32), 16
+  threads bare 2,540 and the hotline 770 (0.30).
+
+The Procfile now starts gunicorn with 16 threads per process (hotline/cli/gunicorn_conf.py,
+`WEB_THREADS`), not for the ratio (it lowers it) but for callers: a "send me this" waits for Twilio's
+REST API inside its webhook, and a sync worker serves nobody else meanwhile. §1's run against a fake
+as slow as the real API shows what that did (2026-12-02, before the change: 72 req/s at p99 2.4 s with
+sync workers, 606 req/s at p99 0.3 s with 16 threads); tests/cli/test_serve.py holds three SMS at a
+slow fake Twilio and checks a fourth caller is answered meanwhile. The ratio figures in the summary are
+from the run with threads.
 
 This turn's changes (2026-12-02): a call's state is one SET with its TTL instead of HSET and EXPIRE;
 a day's counters get their TTL once per process and ten minutes instead of with every increment

@@ -1,9 +1,9 @@
 """Part 1: webhook speed under the Procfile's gunicorn, against the bare-Flask ceiling, in one run.
 
-Three servers run at the same time (2 sync workers each, as the Procfile starts them): the hotline,
-the bare endpoint (bench/bare_app.py: fixed TwiML, nothing else) and the floor (bench/floor_app.py:
-only the work issue 17 says every webhook must do, the signature and one pipelined Redis write). Only
-one is loaded at a time, levels alternate between them (ratios are taken within a repeat, then the
+Four servers run at the same time (2 worker processes of 16 threads each, as the Procfile starts
+them): the hotline, the bare endpoint (bench/bare_app.py: fixed TwiML, nothing else) and two floors
+(bench/floor_app.py: only the work issue 17 says every webhook must do, the signature and one
+pipelined Redis write; and the signature alone). Only one is loaded at a time, levels alternate between them (ratios are taken within a repeat, then the
 median), so the noise of a shared machine falls on all alike.
 """
 from __future__ import annotations
@@ -183,6 +183,28 @@ def run(levels: list[int], warm: float, duration: float, repeats: int, cap_warm:
                     out["capacity" if name == "hotline" else f"capacity_{name}"] = capacity(
                         base, routes, int(peak * 10 * 0.5), cap_warm, cap_duration, watch=watch[name],
                         bare=(name != "hotline"), log=log)
+        out["slow_twilio"] = slow_twilio(redis, routes, duration, warm, log=log)
     finally:
         redis.stop()
     return out
+
+
+SLOW_API_S = 0.15  # about what Twilio's Messages API takes to answer from far away
+
+
+def slow_twilio(redis: RedisServer, routes, duration: float, warm: float, callers: int = 50, log=print) -> dict:
+    """The same walk at `callers` against a fake Twilio that answers each SMS in SLOW_API_S, as the real
+    API does: the hotline as the Procfile starts it (threads, hotline/cli/gunicorn_conf.py) and with one
+    request at a time per process (WEB_THREADS=1, as gunicorn's sync worker serves), where the "8"
+    step holds its process for the whole API call. Not a ratio: what a caller meets when Twilio is far."""
+    res: dict = {"api_s": SLOW_API_S, "callers": callers}
+    with fake_twilio("fast", delay=SLOW_API_S) as (fake_url, _info):
+        for label, threads in (("threads", ""), ("one_at_a_time", "1")):
+            env = {**hotline_env(redis.url, twilio_url=fake_url, data_dir=OUT / "var-web"), "WEB_THREADS": threads}
+            with gunicorn("hotline:create_app()", env, log=OUT / f"gunicorn-slow-{label}.log", settled=True) as (base, proc):
+                watch = {"web": children(proc.pid), "redis": [redis.proc.pid]}
+                r = loadgen.run(base, routes, callers, warm=warm, duration=duration, expect_rps=800, watch=watch)
+            res[label] = {"rps": r.rps, "p50_ms": r.p50_ms, "p99_ms": r.p99_ms, "errors": sum(r.errors.values())}
+            log(f"  Twilio answering in {SLOW_API_S * 1000:.0f} ms, {label}: {r.rps:.0f} req/s, p50 {r.p50_ms:.1f} ms, "
+                f"p99 {r.p99_ms:.1f} ms, errors {r.errors or 0}")
+    return res
