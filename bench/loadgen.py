@@ -122,7 +122,7 @@ def discover(base: str, lang_key: str, walk: tuple[str, ...] = WALK) -> Route:
 class Caller:
     """One phone line: walks calls one after another, each with a new CallSid and number."""
 
-    __slots__ = ("idx", "route", "reqs", "step", "sock", "buf", "t0", "due", "numbers")
+    __slots__ = ("idx", "route", "reqs", "step", "sock", "buf", "t0", "due", "numbers", "waiting")
 
     def __init__(self, idx: int, route: Route, numbers) -> None:
         self.idx, self.route, self.numbers = idx, route, numbers
@@ -132,6 +132,7 @@ class Caller:
         self.buf = bytearray()
         self.t0 = 0.0
         self.due = 0.0
+        self.waiting = False  # a request is out and its answer not yet in
 
 
 def build_call(host: str, route: Route, number: str, bare: bool) -> list[bytes]:
@@ -211,6 +212,7 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
             lag.append(c.t0 - due)
         try:
             c.sock.sendall(c.reqs[c.step])
+            c.waiting = True
         except OSError:
             drop(c)
             err("send")
@@ -260,14 +262,20 @@ def _worker(conn, mode: str, host: str, port: int, routes: list[Route], n: int, 
                 chunk = b""
             if not chunk:
                 drop(c)
-                err("closed")
-                schedule(c, time.perf_counter() + 0.01)
+                if c.waiting:  # closed before it answered: an error, and the request goes again
+                    c.waiting = False
+                    err("closed")
+                    schedule(c, time.perf_counter() + 0.01)
+                # else an idle keep-alive connection the server let go (gthread's keepalive, a few
+                # seconds, is shorter than an open-loop call's 10 s between requests): its next request,
+                # already scheduled, opens a new one, as Twilio would.
                 continue
             c.buf += chunk
             parsed = _parse(c.buf)
             if parsed is None:
                 continue
             status, total, close = parsed
+            c.waiting = False
             t1 = time.perf_counter()
             st = c.route.steps[c.step]
             ok = status == (200 if bare else st.status) and (bare or st.expect in c.buf[:total])
