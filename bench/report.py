@@ -352,9 +352,10 @@ under the same gunicorn is the difference between neighbouring rows of the floor
 the signature take the throughput from 1 to the "signature" ratio; the one Redis round trip (on
 loopback, the kernel's TCP work and a context switch to redis-server and back, on 2 cores shared
 with Redis and the load generator) takes it down to the "floor" ratio, which is at or under 0.5 in
-every run so far (0.42-0.52 at 50 callers on 2026-12-02, load 0.7-1.4), with a p99 ratio of 1.75-2.6.
-The hotline cannot do less than the floor and still be the hotline (check the signature, keep the
-call's place and its counters): its throughput is 70-75% of the floor's, and what it does on top is
+every run so far (at 50 callers on 2026-12-02: 0.42-0.52 under gunicorn's sync worker, 0.38-0.43 with
+threads), with a p99 ratio of 1.46-2.6. The hotline cannot do less than the floor and still be the
+hotline (check the signature, keep the call's place and its counters): its throughput is 70-80% of
+the floor's, and what it does on top is
 mostly the "8" step (one step in eight: the permit's read and the REST call to Twilio, about 3 ms
 in-process against 0.85 ms for a menu step), then building the Call and choosing its cached answer.
 A hotline at 100% of the floor would still sit at the goal's edge, not past it.
@@ -379,8 +380,10 @@ The Procfile now starts gunicorn with 16 threads per process (hotline/cli/gunico
 REST API inside its webhook, and a sync worker serves nobody else meanwhile. §1's run against a fake
 as slow as the real API shows what that did (2026-12-02, before the change: 72 req/s at p99 2.4 s with
 sync workers, 606 req/s at p99 0.3 s with 16 threads); tests/cli/test_serve.py holds three SMS at a
-slow fake Twilio and checks a fourth caller is answered meanwhile. The ratio figures in the summary are
-from the run with threads.
+slow fake Twilio and checks a fourth caller is answered meanwhile. The figures in the summary are
+from a run with threads: against the sync worker (the full run of 02:04 the same day) the throughput
+ratio fell from 0.36 to 0.29 and the held calls from 5,716 to 5,526, and the p99 ratio improved from
+4.58 to 3.21; against a 150 ms API the hotline went from 94 req/s at p99 3.5 s to 651 at p99 0.29 s.
 
 This turn's changes (2026-12-02): a call's state is one SET with its TTL instead of HSET and EXPIRE;
 a day's counters get their TTL once per process and ten minutes instead of with every increment
@@ -391,10 +394,13 @@ it, is what costs).
 
 **Capacity.** 20,000 calls is 2,000 requests a second with p99 under 100 ms, on the same 2 cores as
 Redis and the load generator. §1 probes the hotline, the floor and the bare endpoint in the same
-harness, with the CPU each part used per request. The bare endpoint holds about 15,000-21,000 calls
-from run to run (19,337 and 21,152 on 2026-12-01): 20,000 is at the edge of what bare Flask under
-this gunicorn holds on this machine, before any form is parsed or any signature checked. The floor
-(the signature and one write) holds far fewer (§1), and the hotline less than the floor: 20,000 calls
+harness, with the CPU each part used per request. Under gunicorn's sync worker the bare endpoint held
+17,404-21,152 calls (runs of 2026-12-01 and 2026-12-02 02:04), the floor 9,292 and the hotline 5,716;
+with 16 threads per process (the Procfile since 2026-12-02; each open-loop request then opens a new
+connection, as the server lets an idle one go after gunicorn's keep-alive of 2 s, and a threaded
+worker's accept and poll cost more per connection) the bare endpoint holds about 10,000, the floor
+about 6,000 and the hotline about 5,500 (§1). 20,000 calls is beyond what bare Flask under either
+gunicorn worker holds on this machine before any form is parsed or any signature checked, so it
 cannot fit in 2 cores with any webhook that checks Twilio's signature and writes to Redis per request
 on this stack. The generator does not cap the measurement: it signs every request before its clock
 starts (the measured loop only moves bytes), and the table above shows how late it sent its requests
