@@ -13,6 +13,7 @@ The second shows what the one Redis round trip costs: the difference between the
 """
 from __future__ import annotations
 
+import hmac
 import os
 
 import redis
@@ -33,7 +34,10 @@ def create_app(write: bool = True) -> Flask:
     def twiml(path: str) -> Response:
         query = request.query_string.decode("latin-1")
         url = public + request.path + (f"?{query}" if query else "")
-        if not validator.validate(url, request.form, request.headers.get("X-Twilio-Signature", "")):
+        # One HMAC, as the hotline checks it (channels/webhooks._valid): RequestValidator.validate always
+        # computes two (the URL with and without its port), which would make the floor dearer than the hotline.
+        if not hmac.compare_digest(validator.compute_signature(url, request.form),
+                                   request.headers.get("X-Twilio-Signature", "")):
             abort(403)
         if not write:
             return Response(TWIML, mimetype="text/xml")

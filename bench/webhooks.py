@@ -3,8 +3,9 @@
 Four servers run at the same time (2 worker processes of 16 threads each, as the Procfile starts
 them): the hotline, the bare endpoint (bench/bare_app.py: fixed TwiML, nothing else) and two floors
 (bench/floor_app.py: only the work issue 17 says every webhook must do, the signature and one
-pipelined Redis write; and the signature alone). Only one is loaded at a time, levels alternate between them (ratios are taken within a repeat, then the
-median), so the noise of a shared machine falls on all alike.
+pipelined Redis write; and the signature alone). Only one is loaded at a time, levels alternate
+between them (ratios are taken within a repeat, then the median), so the noise of a shared machine
+falls on all alike.
 """
 from __future__ import annotations
 
