@@ -352,7 +352,7 @@ under the same gunicorn is the difference between neighbouring rows of the floor
 the signature take the throughput from 1 to the "signature" ratio; the one Redis round trip (on
 loopback, the kernel's TCP work and a context switch to redis-server and back, on 2 cores shared
 with Redis and the load generator) takes it down to the "floor" ratio, which is at or under 0.5 in
-every run so far (at 50 callers on 2026-12-02: 0.42-0.52 under gunicorn's sync worker, 0.38-0.43 with
+every run so far (at 50 callers on 2026-12-02: 0.42-0.52 under gunicorn's sync worker, 0.38-0.46 with
 threads), with a p99 ratio of 1.46-2.6. The hotline cannot do less than the floor and still be the
 hotline (check the signature, keep the call's place and its counters): its throughput is 70-80% of
 the floor's, and what it does on top is
@@ -381,9 +381,13 @@ REST API inside its webhook, and a sync worker serves nobody else meanwhile. §1
 as slow as the real API shows what that did (2026-12-02, before the change: 72 req/s at p99 2.4 s with
 sync workers, 606 req/s at p99 0.3 s with 16 threads); tests/cli/test_serve.py holds three SMS at a
 slow fake Twilio and checks a fourth caller is answered meanwhile. The figures in the summary are
-from a run with threads: against the sync worker (the full run of 02:04 the same day) the throughput
-ratio fell from 0.36 to 0.29 and the held calls from 5,716 to 5,526, and the p99 ratio improved from
-4.58 to 3.21; against a 150 ms API the hotline went from 94 req/s at p99 3.5 s to 651 at p99 0.29 s.
+from a run with threads. In the two full runs with threads on 2026-12-02 (03:03 and 03:27 UTC) the
+throughput ratio was 0.29 and 0.25 against 0.36 with the sync worker (02:04), the held calls 5,526
+and 4,325 against 5,716, the p99 ratio 3.21 and 3.89 against 4.58; against a 150 ms API the hotline
+served 651 and 751 req/s (p99 0.29 and 0.27 s), one request at a time per process 94 and 46 (p99 3.5
+and 1.3 s). The 03:27 run met a busier host (load 5.4-6.3 in its middle, with nothing but the bench
+running): its reminders figure, 474/s, is under the 519-547/s of the three runs before it on the same
+code path (the worker did not change this session).
 
 This turn's changes (2026-12-02): a call's state is one SET with its TTL instead of HSET and EXPIRE;
 a day's counters get their TTL once per process and ten minutes instead of with every increment
@@ -398,8 +402,8 @@ harness, with the CPU each part used per request. Under gunicorn's sync worker t
 17,404-21,152 calls (runs of 2026-12-01 and 2026-12-02 02:04), the floor 9,292 and the hotline 5,716;
 with 16 threads per process (the Procfile since 2026-12-02; each open-loop request then opens a new
 connection, as the server lets an idle one go after gunicorn's keep-alive of 2 s, and a threaded
-worker's accept and poll cost more per connection) the bare endpoint holds about 10,000, the floor
-about 6,000 and the hotline about 5,500 (§1). 20,000 calls is beyond what bare Flask under either
+worker's accept and poll cost more per connection) the bare endpoint held 9,864-11,297, the floor
+4,861-6,246 and the hotline 4,325-5,526 (two runs, §1). 20,000 calls is beyond what bare Flask under either
 gunicorn worker holds on this machine before any form is parsed or any signature checked, so it
 cannot fit in 2 cores with any webhook that checks Twilio's signature and writes to Redis per request
 on this stack. The generator does not cap the measurement: it signs every request before its clock
